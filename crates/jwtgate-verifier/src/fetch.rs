@@ -1,0 +1,129 @@
+//! Fetching remote documents (discovery, JWKS). The verifier only sees the [`Fetch`] trait, so
+//! tests substitute an in-process server and the server binary decides timeouts.
+
+use crate::error::FetchError;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A boxed future, so that `Fetch` can be a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One GET of a remote document.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchRequest<'a> {
+    /// An `https://` URL.
+    pub url: &'a str,
+    /// PEM CA bundle that replaces the system roots for this URL (Vault's `*_ca_pem`).
+    pub ca_pem: Option<&'a str>,
+}
+
+/// Fetches a document's body. Implementations must enforce a size cap and a total timeout.
+pub trait Fetch: Send + Sync + std::fmt::Debug {
+    fn get<'a>(&'a self, request: FetchRequest<'a>) -> BoxFuture<'a, Result<Vec<u8>, FetchError>>;
+}
+
+/// HTTPS fetcher over openssl (through ureq's native-tls backend).
+#[derive(Debug, Clone)]
+pub struct HttpsFetcher {
+    /// Total time for connect, TLS, request and body (default 10 s).
+    pub timeout: Duration,
+    /// Largest body accepted (default 1 MiB).
+    pub max_body: usize,
+}
+
+impl Default for HttpsFetcher {
+    fn default() -> Self {
+        HttpsFetcher {
+            timeout: Duration::from_secs(10),
+            max_body: 1024 * 1024,
+        }
+    }
+}
+
+impl HttpsFetcher {
+    fn get_blocking(&self, url: &str, ca_pem: Option<&str>) -> Result<Vec<u8>, FetchError> {
+        use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+        if !url.starts_with("https://") {
+            return Err(FetchError::NotHttps(url.to_owned()));
+        }
+        let roots = match ca_pem {
+            None => RootCerts::PlatformVerifier,
+            Some(pem) => {
+                let certs = parse_ca_bundle(pem)?;
+                RootCerts::new_with_certs(
+                    &certs
+                        .iter()
+                        .map(|der| Certificate::from_der(der).to_owned())
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::NativeTls)
+            .root_certs(roots)
+            .build();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .https_only(true)
+            // Redirects are not followed: an issuer that moves is a configuration change.
+            .max_redirects(0)
+            .timeout_global(Some(self.timeout))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent
+            .get(url)
+            .header("Accept", "application/json")
+            .call()
+            .map_err(|e| FetchError::Transport(e.to_string()))?;
+        let status = response.status().as_u16();
+        let limit = self.max_body;
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(limit as u64 + 1)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => FetchError::TooLarge { limit },
+                other => FetchError::Transport(other.to_string()),
+            })?;
+        if body.len() > limit {
+            return Err(FetchError::TooLarge { limit });
+        }
+        if status != 200 {
+            let snippet = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            return Err(FetchError::Status {
+                status,
+                body: snippet,
+            });
+        }
+        Ok(body)
+    }
+}
+
+impl Fetch for HttpsFetcher {
+    fn get<'a>(&'a self, request: FetchRequest<'a>) -> BoxFuture<'a, Result<Vec<u8>, FetchError>> {
+        let this = self.clone();
+        let url = request.url.to_owned();
+        let ca_pem = request.ca_pem.map(str::to_owned);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || this.get_blocking(&url, ca_pem.as_deref()))
+                .await
+                .map_err(|e| FetchError::Transport(e.to_string()))?
+        })
+    }
+}
+
+/// Parses a PEM CA bundle into DER certificates; an empty or unparsable bundle is an error.
+pub fn parse_ca_bundle(pem: &str) -> Result<Vec<Vec<u8>>, FetchError> {
+    let certs =
+        openssl::x509::X509::stack_from_pem(pem.as_bytes()).map_err(|_| FetchError::CaPem)?;
+    if certs.is_empty() {
+        return Err(FetchError::CaPem);
+    }
+    certs
+        .iter()
+        .map(|cert| cert.to_der().map_err(|_| FetchError::CaPem))
+        .collect()
+}
