@@ -14,9 +14,7 @@ fn main() -> ExitCode {
             println!("usage: cargo xtask ci");
             Ok(())
         }
-        Some(other) => Err(format!(
-            "unknown xtask command {other:?}; try `cargo xtask --help`"
-        )),
+        Some(other) => Err(format!("unknown xtask command {other:?}; try `cargo xtask --help`")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -28,10 +26,7 @@ fn main() -> ExitCode {
 }
 
 fn project_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .into()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").into()
 }
 
 fn cargo() -> Command {
@@ -42,9 +37,7 @@ fn cargo() -> Command {
 
 fn run(mut command: Command) -> Result<(), String> {
     eprintln!("xtask: running {command:?}");
-    let status = command
-        .status()
-        .map_err(|e| format!("failed to start {command:?}: {e}"))?;
+    let status = command.status().map_err(|e| format!("failed to start {command:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -58,14 +51,7 @@ fn ci() -> Result<(), String> {
     run(fmt)?;
 
     let mut clippy = cargo();
-    clippy.args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]);
+    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
     run(clippy)?;
 
     check_dependency_invariants()?;
@@ -76,11 +62,7 @@ fn ci() -> Result<(), String> {
 
     // Benchmarks must keep building even though CI does not time them.
     let mut fuzz_target = cargo();
-    fuzz_target.args([
-        "build",
-        "--manifest-path",
-        "crates/jwtgate-verifier/fuzz/Cargo.toml",
-    ]);
+    fuzz_target.args(["build", "--manifest-path", "crates/jwtgate-verifier/fuzz/Cargo.toml"]);
     run(fuzz_target)
 }
 
@@ -88,15 +70,7 @@ fn ci() -> Result<(), String> {
 fn check_dependency_invariants() -> Result<(), String> {
     for forbidden in ["actix-web", "sled"] {
         let output = cargo()
-            .args([
-                "tree",
-                "-p",
-                "jwtgate-verifier",
-                "-e",
-                "normal",
-                "-i",
-                forbidden,
-            ])
+            .args(["tree", "-p", "jwtgate-verifier", "-e", "normal", "-i", forbidden])
             .output()
             .map_err(|e| format!("failed to run cargo tree: {e}"))?;
         // `cargo tree -i` fails when the package is not in the graph at all: that is the pass.

@@ -23,11 +23,7 @@ pub(crate) enum Found<'a> {
 
 /// Looks a claim up by top-level name, or by RFC 6901 JSON pointer when it starts with `/`.
 pub(crate) fn get_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<Found<'a>> {
-    let value = if name.starts_with('/') {
-        pointer(claims, name)?
-    } else {
-        claims.get(name)?
-    };
+    let value = if name.starts_with('/') { pointer(claims, name)? } else { claims.get(name)? };
     Some(match value {
         Value::Null => return None,
         Value::Number(number) => Found::Integer(truncate_number(number)?),
@@ -44,10 +40,7 @@ fn truncate_number(number: &Number) -> Option<i64> {
 }
 
 fn pointer<'a>(claims: &'a Map<String, Value>, pointer: &str) -> Option<&'a Value> {
-    let mut segments = pointer
-        .split('/')
-        .skip(1)
-        .map(|s| s.replace("~1", "/").replace("~0", "~"));
+    let mut segments = pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~"));
     let first = segments.next()?;
     let mut current = claims.get(&first)?;
     for segment in segments {
@@ -66,16 +59,9 @@ fn pointer<'a>(claims: &'a Map<String, Value>, pointer: &str) -> Option<&'a Valu
 }
 
 /// The user claim as the identity's alias name.
-pub(crate) fn user_claim(
-    claims: &Map<String, Value>,
-    name: &str,
-    as_pointer: bool,
-) -> Result<String, TokenError> {
-    let value = if as_pointer {
-        get_claim(claims, name)
-    } else {
-        claims.get(name).filter(|v| !v.is_null()).map(Found::Value)
-    };
+pub(crate) fn user_claim(claims: &Map<String, Value>, name: &str, as_pointer: bool) -> Result<String, TokenError> {
+    let value =
+        if as_pointer { get_claim(claims, name) } else { claims.get(name).filter(|v| !v.is_null()).map(Found::Value) };
     match value {
         None => Err(TokenError::UserClaimMissing(name.to_owned())),
         Some(Found::Value(Value::String(text))) => Ok(text.clone()),
@@ -92,9 +78,7 @@ pub(crate) fn metadata(
     for (source, target) in mappings {
         match get_claim(claims, source) {
             None => {}
-            Some(Found::Value(Value::String(text))) => {
-                metadata.push((target.clone(), text.clone()))
-            }
+            Some(Found::Value(Value::String(text))) => metadata.push((target.clone(), text.clone())),
             Some(_) => return Err(TokenError::MappingNotString(source.clone())),
         }
     }
@@ -107,9 +91,7 @@ pub(crate) fn groups(claims: &Map<String, Value>, name: &str) -> Result<Vec<Stri
         None => return Err(TokenError::GroupsMissing(name.to_owned())),
         Some(Found::Integer(number)) => vec![Value::from(number)],
         Some(Found::Value(Value::Array(items))) => items.clone(),
-        Some(Found::Value(Value::Object(_))) => {
-            return Err(TokenError::GroupsNotList(name.to_owned()))
-        }
+        Some(Found::Value(Value::Object(_))) => return Err(TokenError::GroupsNotList(name.to_owned())),
         Some(Found::Value(scalar)) => vec![scalar.clone()],
     };
     let mut groups = Vec::with_capacity(items.len());
@@ -117,11 +99,7 @@ pub(crate) fn groups(claims: &Map<String, Value>, name: &str) -> Result<Vec<Stri
         match item {
             Value::String(group) if group.is_empty() => {}
             Value::String(group) => groups.push(group),
-            other => {
-                return Err(TokenError::GroupNotString(
-                    truncate(&other.to_string()).to_string(),
-                ))
-            }
+            other => return Err(TokenError::GroupNotString(truncate(&other.to_string()).to_string())),
         }
     }
     Ok(groups)
@@ -135,14 +113,10 @@ pub(crate) fn check_bound_claims(
     mode: BoundClaimsType,
 ) -> Result<(), TokenError> {
     for (name, expected) in bound {
-        let actual =
-            get_claim(claims, name).ok_or_else(|| TokenError::BoundClaimMissing(name.clone()))?;
+        let actual = get_claim(claims, name).ok_or_else(|| TokenError::BoundClaimMissing(name.clone()))?;
         let actual = normalise_found(actual)?;
-        let expected =
-            normalise(expected).map_err(|v| TokenError::BoundClaimUnsupported(v.to_string()))?;
-        let matched = expected
-            .iter()
-            .any(|want| actual.iter().any(|have| matches(have, want, mode)));
+        let expected = normalise(expected).map_err(|v| TokenError::BoundClaimUnsupported(v.to_string()))?;
+        let matched = expected.iter().any(|want| actual.iter().any(|have| matches(have, want, mode)));
         if !matched {
             return Err(TokenError::BoundClaimMismatch(name.clone()));
         }
@@ -163,9 +137,7 @@ fn normalise_found(found: Found<'_>) -> Result<Vec<Item<'_>>, TokenError> {
         Found::Integer(number) => Ok(vec![Item::Integer(number)]),
         Found::Value(value) => match normalise(value) {
             Ok(items) => Ok(items.into_iter().map(Item::Value).collect()),
-            Err(bad) => Err(TokenError::BoundClaimUnsupported(
-                truncate(&bad.to_string()).to_string(),
-            )),
+            Err(bad) => Err(TokenError::BoundClaimUnsupported(truncate(&bad.to_string()).to_string())),
         },
     }
 }
@@ -180,19 +152,11 @@ fn normalise(value: &Value) -> Result<Vec<&Value>, &Value> {
 
 fn matches(actual: &Item<'_>, expected: &Value, mode: BoundClaimsType) -> bool {
     match (mode, actual, expected) {
-        (BoundClaimsType::Glob, Item::Value(Value::String(have)), Value::String(pattern)) => {
-            glob(pattern, have)
-        }
+        (BoundClaimsType::Glob, Item::Value(Value::String(have)), Value::String(pattern)) => glob(pattern, have),
         (BoundClaimsType::Glob, _, _) => false,
-        (BoundClaimsType::String, Item::Integer(have), Value::Number(want)) => {
-            want.to_string() == have.to_string()
-        }
-        (BoundClaimsType::String, Item::Value(Value::String(have)), Value::String(want)) => {
-            have == want
-        }
-        (BoundClaimsType::String, Item::Value(Value::Bool(have)), Value::Bool(want)) => {
-            have == want
-        }
+        (BoundClaimsType::String, Item::Integer(have), Value::Number(want)) => want.to_string() == have.to_string(),
+        (BoundClaimsType::String, Item::Value(Value::String(have)), Value::String(want)) => have == want,
+        (BoundClaimsType::String, Item::Value(Value::Bool(have)), Value::Bool(want)) => have == want,
         // Numbers inside a list claim are not normalised, and never match (as in Vault).
         _ => false,
     }
@@ -232,16 +196,8 @@ mod tests {
             ("*2", "42", true),
             ("*@*.com", "test@example.com", true),
             ("r*@*.com", "test@example.com", false),
-            (
-                "system:serviceaccount:prod-*:app",
-                "system:serviceaccount:prod-evil:app",
-                true,
-            ),
-            (
-                "system:serviceaccount:prod-*:app",
-                "system:serviceaccount:prod-x:y:app",
-                true,
-            ),
+            ("system:serviceaccount:prod-*:app", "system:serviceaccount:prod-evil:app", true),
+            ("system:serviceaccount:prod-*:app", "system:serviceaccount:prod-x:y:app", true),
             ("a*a", "a", false),
             ("a*a", "aa", true),
             ("ab*ba", "aba", false),
@@ -249,11 +205,7 @@ mod tests {
             ("literal?", "literalx", false),
         ];
         for (pattern, subject, expected) in cases {
-            assert_eq!(
-                glob(pattern, subject),
-                expected,
-                "glob({pattern:?}, {subject:?})"
-            );
+            assert_eq!(glob(pattern, subject), expected, "glob({pattern:?}, {subject:?})");
         }
     }
 }

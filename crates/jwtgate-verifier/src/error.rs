@@ -11,11 +11,11 @@ pub enum TokenError {
     Malformed(#[from] Malformed),
     #[error("error validating token: unsupported JWS header parameter {member:?}")]
     UnsupportedHeader { member: &'static str },
-    #[error(
-        "error validating token: invalid algorithm (alg) header parameter: token must be signed"
-    )]
+    #[error("error validating token: invalid algorithm (alg) header parameter: token must be signed")]
     Unsigned,
-    #[error("error validating token: invalid algorithm (alg) header parameter: token signed with unexpected algorithm")]
+    #[error(
+        "error validating token: invalid algorithm (alg) header parameter: token signed with unexpected algorithm"
+    )]
     UnexpectedAlgorithm,
     #[error("error validating token: error verifying token signature: no known key successfully validated the token signature")]
     NoStaticKeyVerified,
@@ -30,20 +30,16 @@ pub enum TokenError {
     #[error("error configuring token validator: keyset configuration error: {0}")]
     KeySetUnavailable(String),
     #[error("error validating token: ambiguous claim: key {key:?} collides with registered claim {registered:?} under case folding")]
-    AmbiguousClaim {
-        key: String,
-        registered: &'static str,
-    },
+    AmbiguousClaim { key: String, registered: &'static str },
     #[error("error validating token: invalid {claim} claim: {problem}")]
-    ClaimType {
-        claim: &'static str,
-        problem: &'static str,
-    },
+    ClaimType { claim: &'static str, problem: &'static str },
     #[error("error validating token: invalid issuer (iss) claim")]
     Issuer,
     #[error("error validating token: invalid subject (sub) claim")]
     Subject,
-    #[error("error validating token: invalid audience (aud) claim: audience claim does not match any expected audience")]
+    #[error(
+        "error validating token: invalid audience (aud) claim: audience claim does not match any expected audience"
+    )]
     Audience,
     #[error("error validating token: no issued at (iat), not before (nbf), or expiration time (exp) claims in token")]
     NoTimeClaims,
@@ -69,9 +65,7 @@ pub enum TokenError {
     GroupNotString(String),
     #[error("error validating claims: claim {0:?} is missing")]
     BoundClaimMissing(String),
-    #[error(
-        "error validating claims: claim {0:?} does not match any associated bound claim values"
-    )]
+    #[error("error validating claims: claim {0:?} does not match any associated bound claim values")]
     BoundClaimMismatch(String),
     #[error("error validating claims: received claim is not a string, bool, int or list: {0}")]
     BoundClaimUnsupported(String),

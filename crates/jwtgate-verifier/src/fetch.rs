@@ -34,10 +34,7 @@ pub struct HttpsFetcher {
 
 impl Default for HttpsFetcher {
     fn default() -> Self {
-        HttpsFetcher {
-            timeout: Duration::from_secs(10),
-            max_body: 1024 * 1024,
-        }
+        HttpsFetcher { timeout: Duration::from_secs(10), max_body: 1024 * 1024 }
     }
 }
 
@@ -52,17 +49,11 @@ impl HttpsFetcher {
             Some(pem) => {
                 let certs = parse_ca_bundle(pem)?;
                 RootCerts::new_with_certs(
-                    &certs
-                        .iter()
-                        .map(|der| Certificate::from_der(der).to_owned())
-                        .collect::<Vec<_>>(),
+                    &certs.iter().map(|der| Certificate::from_der(der).to_owned()).collect::<Vec<_>>(),
                 )
             }
         };
-        let tls = TlsConfig::builder()
-            .provider(TlsProvider::NativeTls)
-            .root_certs(roots)
-            .build();
+        let tls = TlsConfig::builder().provider(TlsProvider::NativeTls).root_certs(roots).build();
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .tls_config(tls)
             .https_only(true)
@@ -79,24 +70,16 @@ impl HttpsFetcher {
             .map_err(|e| FetchError::Transport(e.to_string()))?;
         let status = response.status().as_u16();
         let limit = self.max_body;
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(limit as u64 + 1)
-            .read_to_vec()
-            .map_err(|e| match e {
-                ureq::Error::BodyExceedsLimit(_) => FetchError::TooLarge { limit },
-                other => FetchError::Transport(other.to_string()),
-            })?;
+        let body = response.body_mut().with_config().limit(limit as u64 + 1).read_to_vec().map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => FetchError::TooLarge { limit },
+            other => FetchError::Transport(other.to_string()),
+        })?;
         if body.len() > limit {
             return Err(FetchError::TooLarge { limit });
         }
         if status != 200 {
             let snippet = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-            return Err(FetchError::Status {
-                status,
-                body: snippet,
-            });
+            return Err(FetchError::Status { status, body: snippet });
         }
         Ok(body)
     }
@@ -117,13 +100,9 @@ impl Fetch for HttpsFetcher {
 
 /// Parses a PEM CA bundle into DER certificates; an empty or unparsable bundle is an error.
 pub fn parse_ca_bundle(pem: &str) -> Result<Vec<Vec<u8>>, FetchError> {
-    let certs =
-        openssl::x509::X509::stack_from_pem(pem.as_bytes()).map_err(|_| FetchError::CaPem)?;
+    let certs = openssl::x509::X509::stack_from_pem(pem.as_bytes()).map_err(|_| FetchError::CaPem)?;
     if certs.is_empty() {
         return Err(FetchError::CaPem);
     }
-    certs
-        .iter()
-        .map(|cert| cert.to_der().map_err(|_| FetchError::CaPem))
-        .collect()
+    certs.iter().map(|cert| cert.to_der().map_err(|_| FetchError::CaPem)).collect()
 }

@@ -57,10 +57,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         while let Some(key) = access.next_key::<String>()? {
             let Strict(value) = access.next_value()?;
             if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate member name {:?}",
-                    crate::truncate(&key)
-                )));
+                return Err(de::Error::custom(format_args!("duplicate member name {:?}", crate::truncate(&key))));
             }
             map.insert(key, value);
         }

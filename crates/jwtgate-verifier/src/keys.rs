@@ -3,9 +3,9 @@
 //! Keys are checked once, when a configuration is written, so that login only verifies.
 
 use crate::error::KeyError;
+use aws_lc_rs::signature::ParsedPublicKey;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::DecodingKey;
 use openssl::bn::{BigNum, BigNumContext};
 use openssl::ec::{EcGroup, EcKey, PointConversionForm};
 use openssl::nid::Nid;
@@ -14,6 +14,7 @@ use openssl::rsa::Rsa;
 use openssl::x509::X509;
 use serde_json::{Map, Value};
 use std::fmt;
+use std::sync::Arc;
 
 /// The JWS algorithms a Kubernetes cluster or any OIDC issuer may sign with.
 /// HMAC and `none` are not representable: a config key is never a shared secret.
@@ -66,21 +67,21 @@ impl Algorithm {
         }
     }
 
-    fn library(self) -> Option<jsonwebtoken::Algorithm> {
-        use jsonwebtoken::Algorithm as L;
-        Some(match self {
-            Algorithm::RS256 => L::RS256,
-            Algorithm::RS384 => L::RS384,
-            Algorithm::RS512 => L::RS512,
-            Algorithm::PS256 => L::PS256,
-            Algorithm::PS384 => L::PS384,
-            Algorithm::PS512 => L::PS512,
-            Algorithm::ES256 => L::ES256,
-            Algorithm::ES384 => L::ES384,
-            Algorithm::EdDSA => L::EdDSA,
-            // jsonwebtoken has no ES512; aws-lc verifies it directly.
-            Algorithm::ES512 => return None,
-        })
+    /// The aws-lc-rs verification algorithm for this JWS algorithm.
+    fn aws_lc(self) -> &'static dyn aws_lc_rs::signature::VerificationAlgorithm {
+        use aws_lc_rs::signature as sig;
+        match self {
+            Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+            Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+            Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+            Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+            Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+            Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+            Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+            Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+            Algorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED,
+            Algorithm::EdDSA => &sig::ED25519,
+        }
     }
 }
 
@@ -101,6 +102,18 @@ pub enum KeyKind {
 }
 
 impl KeyKind {
+    /// The algorithms a key of this kind may verify.
+    fn algorithms(self) -> &'static [Algorithm] {
+        use Algorithm::*;
+        match self {
+            KeyKind::Rsa { .. } => &[RS256, RS384, RS512, PS256, PS384, PS512],
+            KeyKind::EcP256 => &[ES256],
+            KeyKind::EcP384 => &[ES384],
+            KeyKind::EcP521 => &[ES512],
+            KeyKind::Ed25519 => &[EdDSA],
+        }
+    }
+
     fn accepts(self, alg: Algorithm) -> bool {
         use Algorithm::*;
         match self {
@@ -118,25 +131,16 @@ impl KeyKind {
 pub struct PublicKey {
     kid: String,
     kind: KeyKind,
-    /// Raw key material in the form the signature backend takes.
-    verifier: KeyMaterial,
+    /// One pre-parsed aws-lc key per algorithm of the key's family: parsing (and, for RSA, the
+    /// Montgomery set-up) happens once here instead of on every verification.
+    verifiers: Arc<[(Algorithm, ParsedPublicKey)]>,
     /// SubjectPublicKeyInfo DER, for PEM export and the Kubernetes kid.
     spki_der: Vec<u8>,
 }
 
-#[derive(Clone)]
-enum KeyMaterial {
-    Library(DecodingKey),
-    /// Uncompressed P-521 point, verified with aws-lc directly.
-    P521(Vec<u8>),
-}
-
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublicKey")
-            .field("kid", &self.kid)
-            .field("kind", &self.kind)
-            .finish()
+        f.debug_struct("PublicKey").field("kid", &self.kid).field("kind", &self.kind).finish()
     }
 }
 
@@ -163,43 +167,17 @@ impl PublicKey {
     }
 
     /// Verifies `signature` over `signing_input`. A key never verifies an algorithm outside its family.
-    pub(crate) fn verify(
-        &self,
-        alg: Algorithm,
-        signing_input: &str,
-        signature_b64: &str,
-        signature: &[u8],
-    ) -> bool {
-        if !self.kind.accepts(alg) {
-            return false;
-        }
-        match (&self.verifier, alg.library()) {
-            (KeyMaterial::Library(key), Some(library_alg)) => jsonwebtoken::crypto::verify(
-                signature_b64,
-                signing_input.as_bytes(),
-                key,
-                library_alg,
-            )
-            .unwrap_or(false),
-            (KeyMaterial::P521(point), None) => {
-                use aws_lc_rs::signature::VerificationAlgorithm;
-                aws_lc_rs::signature::ECDSA_P521_SHA512_FIXED
-                    .verify_sig(point, signing_input.as_bytes(), signature)
-                    .is_ok()
-            }
-            _ => false,
-        }
+    pub(crate) fn verify(&self, alg: Algorithm, signing_input: &str, signature: &[u8]) -> bool {
+        self.verifiers
+            .iter()
+            .find(|(candidate, _)| *candidate == alg)
+            .is_some_and(|(_, key)| key.verify_sig(signing_input.as_bytes(), signature).is_ok())
     }
 
     /// Checks an openssl public key against the hygiene rules and prepares it for verification.
-    pub(crate) fn from_openssl(
-        key: &PKey<Public>,
-        kid: Option<String>,
-    ) -> Result<PublicKey, KeyError> {
-        let spki_der = key
-            .public_key_to_der()
-            .map_err(|e| KeyError::Decode(e.to_string()))?;
-        let (kind, verifier) = match key.id() {
+    pub(crate) fn from_openssl(key: &PKey<Public>, kid: Option<String>) -> Result<PublicKey, KeyError> {
+        let spki_der = key.public_key_to_der().map_err(|e| KeyError::Decode(e.to_string()))?;
+        let (kind, backend_bytes) = match key.id() {
             Id::RSA => {
                 let rsa = key.rsa().map_err(|e| KeyError::Decode(e.to_string()))?;
                 let bits = rsa.size() * 8;
@@ -210,8 +188,7 @@ impl PublicKey {
                 if !e.is_bit_set(0) || e < &*BigNum::from_u32(3).map_err(decode)? {
                     return Err(KeyError::RsaExponent);
                 }
-                let decoding = DecodingKey::from_rsa_raw_components(&rsa.n().to_vec(), &e.to_vec());
-                (KeyKind::Rsa { bits }, KeyMaterial::Library(decoding))
+                (KeyKind::Rsa { bits }, rsa.public_key_to_der_pkcs1().map_err(decode)?)
             }
             Id::EC => {
                 let ec = key.ec_key().map_err(decode)?;
@@ -220,42 +197,32 @@ impl PublicKey {
                     Some(Nid::SECP384R1) => KeyKind::EcP384,
                     Some(Nid::SECP521R1) => KeyKind::EcP521,
                     other => {
-                        let name = other
-                            .and_then(|nid| nid.short_name().ok())
-                            .unwrap_or("(unnamed)");
+                        let name = other.and_then(|nid| nid.short_name().ok()).unwrap_or("(unnamed)");
                         return Err(KeyError::UnsupportedCurve(name.to_owned()));
                     }
                 };
-                ec.check_key()
-                    .map_err(|_| KeyError::Decode("EC point is not on its curve".into()))?;
+                ec.check_key().map_err(|_| KeyError::Decode("EC point is not on its curve".into()))?;
                 let mut ctx = BigNumContext::new().map_err(decode)?;
                 let point = ec
                     .public_key()
                     .to_bytes(ec.group(), PointConversionForm::UNCOMPRESSED, &mut ctx)
                     .map_err(decode)?;
-                let material = if kind == KeyKind::EcP521 {
-                    KeyMaterial::P521(point)
-                } else {
-                    KeyMaterial::Library(DecodingKey::from_ec_der(&point))
-                };
-                (kind, material)
+                (kind, point)
             }
-            Id::ED25519 => {
-                let raw = key.raw_public_key().map_err(decode)?;
-                (
-                    KeyKind::Ed25519,
-                    KeyMaterial::Library(DecodingKey::from_ed_der(&raw)),
-                )
-            }
+            Id::ED25519 => (KeyKind::Ed25519, key.raw_public_key().map_err(decode)?),
             other => return Err(KeyError::UnsupportedKeyType(format!("{other:?}"))),
         };
+        let verifiers = kind
+            .algorithms()
+            .iter()
+            .map(|alg| {
+                ParsedPublicKey::new(alg.aws_lc(), &backend_bytes)
+                    .map(|parsed| (*alg, parsed))
+                    .map_err(|e| KeyError::Decode(format!("key rejected for {alg}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
         let kid = kid.unwrap_or_else(|| kubernetes_kid(&spki_der));
-        Ok(PublicKey {
-            kid,
-            kind,
-            verifier,
-            spki_der,
-        })
+        Ok(PublicKey { kid, kind, verifiers, spki_der })
     }
 }
 
@@ -286,19 +253,13 @@ pub fn parse_pem_keys(text: &str) -> Result<Vec<PublicKey>, KeyError> {
             }
             continue;
         }
-        let Some(label) = line
-            .strip_prefix("-----BEGIN ")
-            .and_then(|l| l.strip_suffix("-----"))
-        else {
+        let Some(label) = line.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")) else {
             return Err(KeyError::TrailingData);
         };
         let end_marker = format!("-----END {label}-----");
         let mut block = format!("{line}\n");
         loop {
-            let next = lines
-                .next()
-                .ok_or_else(|| KeyError::UnterminatedPem(label.to_owned()))?
-                .trim();
+            let next = lines.next().ok_or_else(|| KeyError::UnterminatedPem(label.to_owned()))?.trim();
             block.push_str(next);
             block.push('\n');
             if next == end_marker {
@@ -314,20 +275,14 @@ pub fn parse_pem_keys(text: &str) -> Result<Vec<PublicKey>, KeyError> {
 }
 
 fn parse_pem_block(label: &str, block: &str, kid: Option<String>) -> Result<PublicKey, KeyError> {
-    let bad =
-        |e: openssl::error::ErrorStack| KeyError::Decode(format!("invalid {label} block: {e}"));
+    let bad = |e: openssl::error::ErrorStack| KeyError::Decode(format!("invalid {label} block: {e}"));
     let key = match label {
         "PUBLIC KEY" => PKey::public_key_from_pem(block.as_bytes()).map_err(bad)?,
         "RSA PUBLIC KEY" => {
-            PKey::from_rsa(Rsa::public_key_from_pem_pkcs1(block.as_bytes()).map_err(bad)?)
-                .map_err(bad)?
+            PKey::from_rsa(Rsa::public_key_from_pem_pkcs1(block.as_bytes()).map_err(bad)?).map_err(bad)?
         }
-        "CERTIFICATE" => X509::from_pem(block.as_bytes())
-            .and_then(|cert| cert.public_key())
-            .map_err(bad)?,
-        label if label.contains("PRIVATE KEY") => {
-            return Err(KeyError::PrivateKey(label.to_owned()))
-        }
+        "CERTIFICATE" => X509::from_pem(block.as_bytes()).and_then(|cert| cert.public_key()).map_err(bad)?,
+        label if label.contains("PRIVATE KEY") => return Err(KeyError::PrivateKey(label.to_owned())),
         other => return Err(KeyError::UnsupportedPemType(other.to_owned())),
     };
     PublicKey::from_openssl(&key, kid)
@@ -347,10 +302,7 @@ pub fn parse_jwks(document: &str) -> Result<Vec<PublicKey>, KeyError> {
     parse_jwks_with(document.as_bytes(), BadKeys::Refuse)
 }
 
-pub(crate) fn parse_jwks_with(
-    document: &[u8],
-    bad_keys: BadKeys,
-) -> Result<Vec<PublicKey>, KeyError> {
+pub(crate) fn parse_jwks_with(document: &[u8], bad_keys: BadKeys) -> Result<Vec<PublicKey>, KeyError> {
     let root = crate::json::parse_object(document).map_err(KeyError::Jwks)?;
     let Some(Value::Array(entries)) = root.get("keys") else {
         return Err(KeyError::Jwks("\"keys\" must be an array".to_owned()));
@@ -372,33 +324,22 @@ pub(crate) fn parse_jwks_with(
 /// One JWK; `Ok(None)` for an encryption key, which a signature verifier ignores.
 fn parse_jwk(entry: &Value) -> Result<Option<PublicKey>, KeyError> {
     let Value::Object(jwk) = entry else {
-        return Err(KeyError::Jwks(
-            "every entry of \"keys\" must be an object".to_owned(),
-        ));
+        return Err(KeyError::Jwks("every entry of \"keys\" must be an object".to_owned()));
     };
     let kid = match jwk.get("kid") {
         None => None,
         Some(Value::String(kid)) if kid.len() <= crate::jose::MAX_KID_BYTES => Some(kid.clone()),
-        Some(_) => {
-            return Err(KeyError::Jwks(
-                "\"kid\" must be a string of at most 256 bytes".into(),
-            ))
-        }
+        Some(_) => return Err(KeyError::Jwks("\"kid\" must be a string of at most 256 bytes".into())),
     };
     let name = kid.clone().unwrap_or_default();
-    let problem = |problem: &str| KeyError::Jwk {
-        kid: name.clone(),
-        problem: problem.to_owned(),
-    };
+    let problem = |problem: &str| KeyError::Jwk { kid: name.clone(), problem: problem.to_owned() };
     let kty = string_member(jwk, "kty").ok_or_else(|| problem("\"kty\" is missing"))?;
     if kty == "oct" {
         return Err(KeyError::SymmetricJwk);
     }
     for private in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
         if jwk.contains_key(private) {
-            return Err(KeyError::PrivateKey(format!(
-                "JWK {name:?} has private member {private:?}"
-            )));
+            return Err(KeyError::PrivateKey(format!("JWK {name:?} has private member {private:?}")));
         }
     }
     match jwk.get("use") {
@@ -408,11 +349,8 @@ fn parse_jwk(entry: &Value) -> Result<Option<PublicKey>, KeyError> {
         Some(_) => return Err(problem("\"use\" must be \"sig\"")),
     }
     let component = |member: &str| -> Result<Vec<u8>, KeyError> {
-        let text =
-            string_member(jwk, member).ok_or_else(|| problem(&format!("{member:?} is missing")))?;
-        URL_SAFE_NO_PAD
-            .decode(text)
-            .map_err(|_| problem(&format!("{member:?} is not base64url")))
+        let text = string_member(jwk, member).ok_or_else(|| problem(&format!("{member:?} is missing")))?;
+        URL_SAFE_NO_PAD.decode(text).map_err(|_| problem(&format!("{member:?} is not base64url")))
     };
     let bad = |e: openssl::error::ErrorStack| problem(&e.to_string());
     let key = match kty {
@@ -431,9 +369,7 @@ fn parse_jwk(entry: &Value) -> Result<Option<PublicKey>, KeyError> {
             };
             let (x, y) = (component("x")?, component("y")?);
             if x.len() != size || y.len() != size {
-                return Err(problem(
-                    "EC coordinates have the wrong length for the curve",
-                ));
+                return Err(problem("EC coordinates have the wrong length for the curve"));
             }
             let group = EcGroup::from_curve_name(nid).map_err(bad)?;
             let x = BigNum::from_slice(&x).map_err(bad)?;
@@ -442,14 +378,8 @@ fn parse_jwk(entry: &Value) -> Result<Option<PublicKey>, KeyError> {
             PKey::from_ec_key(ec).map_err(bad)?
         }
         "OKP" => match string_member(jwk, "crv") {
-            Some("Ed25519") => {
-                PKey::public_key_from_raw_bytes(&component("x")?, Id::ED25519).map_err(bad)?
-            }
-            other => {
-                return Err(KeyError::UnsupportedCurve(
-                    other.unwrap_or("(none)").to_owned(),
-                ))
-            }
+            Some("Ed25519") => PKey::public_key_from_raw_bytes(&component("x")?, Id::ED25519).map_err(bad)?,
+            other => return Err(KeyError::UnsupportedCurve(other.unwrap_or("(none)").to_owned())),
         },
         other => return Err(KeyError::UnsupportedKeyType(other.to_owned())),
     };
@@ -459,11 +389,7 @@ fn parse_jwk(entry: &Value) -> Result<Option<PublicKey>, KeyError> {
         None => {}
         Some(Value::String(alg)) => match Algorithm::from_jws(alg) {
             Some(alg) if key.kind.accepts(alg) => {}
-            _ => {
-                return Err(problem(&format!(
-                    "\"alg\" {alg:?} does not fit a {kty} key"
-                )))
-            }
+            _ => return Err(problem(&format!("\"alg\" {alg:?} does not fit a {kty} key"))),
         },
         Some(_) => return Err(problem("\"alg\" must be a string")),
     }
@@ -476,7 +402,5 @@ fn string_member<'a>(jwk: &'a Map<String, Value>, name: &str) -> Option<&'a str>
 
 /// Renders keys as PEM blocks, each preceded by a `# kid: ...` comment line.
 pub fn to_pem_with_kids(keys: &[PublicKey]) -> String {
-    keys.iter()
-        .map(|key| format!("# kid: {}\n{}", key.kid, key.to_pem()))
-        .collect()
+    keys.iter().map(|key| format!("# kid: {}\n{}", key.kid, key.to_pem())).collect()
 }

@@ -27,10 +27,7 @@ pub enum KeySource {
 }
 
 impl KeySource {
-    pub(crate) fn new(
-        config: &KeyConfig,
-        fetcher: Arc<dyn Fetch>,
-    ) -> Result<KeySource, ConfigError> {
+    pub(crate) fn new(config: &KeyConfig, fetcher: Arc<dyn Fetch>) -> Result<KeySource, ConfigError> {
         let configured = [
             !config.jwt_validation_pubkeys.is_empty(),
             !config.jwt_validation_jwks.is_empty(),
@@ -41,17 +38,11 @@ impl KeySource {
         if configured.iter().filter(|set| **set).count() != 1 {
             return Err(ConfigError::KeySourceCount);
         }
-        let remote =
-            |url: &str, ca_pem: &str, field: &'static str| -> Result<RemoteKeySet, ConfigError> {
-                check_https(url, field)?;
-                check_ca(ca_pem)?;
-                Ok(RemoteKeySet::new(
-                    url,
-                    ca_pem,
-                    fetcher.clone(),
-                    config.refresh,
-                ))
-            };
+        let remote = |url: &str, ca_pem: &str, field: &'static str| -> Result<RemoteKeySet, ConfigError> {
+            check_https(url, field)?;
+            check_ca(ca_pem)?;
+            Ok(RemoteKeySet::new(url, ca_pem, fetcher.clone(), config.refresh))
+        };
         if !config.jwt_validation_pubkeys.is_empty() {
             let mut keys = Vec::new();
             for entry in &config.jwt_validation_pubkeys {
@@ -71,17 +62,10 @@ impl KeySource {
             if !config.bound_issuer.is_empty() {
                 return Err(ConfigError::PairsWithBoundIssuer);
             }
-            let sets = config
-                .jwks_pairs
-                .iter()
-                .map(|pair| remote(&pair.jwks_url, &pair.jwks_ca_pem, "jwks_url"));
+            let sets = config.jwks_pairs.iter().map(|pair| remote(&pair.jwks_url, &pair.jwks_ca_pem, "jwks_url"));
             Ok(KeySource::Pairs(sets.collect::<Result<_, _>>()?))
         } else if !config.jwks_url.is_empty() {
-            Ok(KeySource::Jwks(remote(
-                &config.jwks_url,
-                &config.jwks_ca_pem,
-                "jwks_url",
-            )?))
+            Ok(KeySource::Jwks(remote(&config.jwks_url, &config.jwks_ca_pem, "jwks_url")?))
         } else {
             check_https(&config.oidc_discovery_url, "oidc_discovery_url")?;
             check_ca(&config.oidc_discovery_ca_pem)?;
@@ -106,20 +90,13 @@ impl KeySource {
                 }
                 Ok(())
             }
-            KeySource::Discovery(discovery) => discovery
-                .discover()
-                .await
-                .map(drop)
-                .map_err(ConfigError::Discovery),
+            KeySource::Discovery(discovery) => discovery.discover().await.map(drop).map_err(ConfigError::Discovery),
         }
     }
 
     pub(crate) async fn verify(&self, jws: &Jws<'_>, now: i64) -> Result<(), TokenError> {
         match self {
-            KeySource::Static(keys) => keys
-                .verify(jws)
-                .then_some(())
-                .ok_or(TokenError::NoStaticKeyVerified),
+            KeySource::Static(keys) => keys.verify(jws).then_some(()).ok_or(TokenError::NoStaticKeyVerified),
             KeySource::Jwks(set) => set.verify(jws, now).await,
             KeySource::Discovery(discovery) => discovery.key_set(now).await?.verify(jws, now).await,
             KeySource::Pairs(sets) => verify_routed(sets, jws, now).await,
@@ -147,12 +124,7 @@ impl KeySource {
 }
 
 fn discovery_attempts(discovery: &DiscoveryKeySet) -> u64 {
-    discovery
-        .discovery
-        .try_lock()
-        .ok()
-        .and_then(|state| state.as_ref().map(|s| s.attempts))
-        .unwrap_or(0)
+    discovery.discovery.try_lock().ok().and_then(|state| state.as_ref().map(|s| s.attempts)).unwrap_or(0)
 }
 
 /// Counters for metrics.
@@ -171,9 +143,7 @@ pub struct RefreshPolicy {
 
 impl Default for RefreshPolicy {
     fn default() -> Self {
-        RefreshPolicy {
-            min_interval_secs: 10,
-        }
+        RefreshPolicy { min_interval_secs: 10 }
     }
 }
 
@@ -181,10 +151,7 @@ fn check_https(url: &str, field: &'static str) -> Result<(), ConfigError> {
     if url.starts_with("https://") && url.len() > "https://".len() {
         Ok(())
     } else {
-        Err(ConfigError::NotHttps {
-            field,
-            url: crate::error::truncate(url).to_string(),
-        })
+        Err(ConfigError::NotHttps { field, url: crate::error::truncate(url).to_string() })
     }
 }
 
@@ -192,9 +159,7 @@ fn check_ca(ca_pem: &str) -> Result<(), ConfigError> {
     if ca_pem.is_empty() {
         return Ok(());
     }
-    parse_ca_bundle(ca_pem)
-        .map(drop)
-        .map_err(|_| ConfigError::CaPem)
+    parse_ca_bundle(ca_pem).map(drop).map_err(|_| ConfigError::CaPem)
 }
 
 /// Keys fixed at configuration time, indexed by kid.
@@ -220,14 +185,7 @@ impl StaticKeys {
     /// The keys whose kid matches the token's; only when none does, every key in order
     /// (Vault's behaviour for static keys), so N chained clusters cost one verification.
     fn verify(&self, jws: &Jws<'_>) -> bool {
-        let verifies = |key: &PublicKey| {
-            key.verify(
-                jws.alg,
-                jws.signing_input,
-                jws.signature_b64,
-                &jws.signature,
-            )
-        };
+        let verifies = |key: &PublicKey| key.verify(jws.alg, jws.signing_input, &jws.signature);
         if let Some(indexes) = jws.kid.as_deref().and_then(|kid| self.by_kid.get(kid)) {
             return indexes.iter().any(|index| verifies(&self.keys[*index]));
         }
@@ -264,12 +222,7 @@ enum Refresh {
 }
 
 impl RemoteKeySet {
-    fn new(
-        url: &str,
-        ca_pem: &str,
-        fetcher: Arc<dyn Fetch>,
-        policy: RefreshPolicy,
-    ) -> RemoteKeySet {
+    fn new(url: &str, ca_pem: &str, fetcher: Arc<dyn Fetch>, policy: RefreshPolicy) -> RemoteKeySet {
         RemoteKeySet {
             url: url.to_owned(),
             ca_pem: ca_pem.to_owned(),
@@ -288,51 +241,25 @@ impl RemoteKeySet {
 
     /// The keys currently cached.
     pub fn cached_keys(&self) -> Arc<Vec<PublicKey>> {
-        self.keys
-            .read()
-            .map(|keys| keys.clone())
-            .unwrap_or_default()
+        self.keys.read().map(|keys| keys.clone()).unwrap_or_default()
     }
 
     async fn fetch(&self) -> Result<Vec<PublicKey>, FetchError> {
         let ca_pem = (!self.ca_pem.is_empty()).then_some(self.ca_pem.as_str());
-        let body = self
-            .fetcher
-            .get(FetchRequest {
-                url: &self.url,
-                ca_pem,
-            })
-            .await?;
-        parse_jwks_with(&body, BadKeys::Skip)
-            .map_err(|e| FetchError::Transport(format!("failed to decode keys: {e}")))
+        let body = self.fetcher.get(FetchRequest { url: &self.url, ca_pem }).await?;
+        parse_jwks_with(&body, BadKeys::Skip).map_err(|e| FetchError::Transport(format!("failed to decode keys: {e}")))
     }
 
     /// Vault's config-time check: the URL must serve a JWKS.
     async fn check(&self) -> Result<(), ConfigError> {
-        self.fetch()
-            .await
-            .map(drop)
-            .map_err(|e| ConfigError::JwksUrl {
-                url: self.url.clone(),
-                problem: e.to_string(),
-            })
+        self.fetch().await.map(drop).map_err(|e| ConfigError::JwksUrl { url: self.url.clone(), problem: e.to_string() })
     }
 
     fn try_keys(&self, jws: &Jws<'_>) -> bool {
         let keys = self.cached_keys();
-        let verifies = |key: &&PublicKey| {
-            key.verify(
-                jws.alg,
-                jws.signing_input,
-                jws.signature_b64,
-                &jws.signature,
-            )
-        };
+        let verifies = |key: &&PublicKey| key.verify(jws.alg, jws.signing_input, &jws.signature);
         match jws.kid.as_deref() {
-            Some(kid) => keys
-                .iter()
-                .filter(|key| key.kid() == kid)
-                .any(|key| verifies(&key)),
+            Some(kid) => keys.iter().filter(|key| key.kid() == kid).any(|key| verifies(&key)),
             None => keys.iter().any(|key| verifies(&key)),
         }
     }
@@ -363,10 +290,7 @@ impl RemoteKeySet {
         if self.attempts.load(Ordering::Acquire) != seen {
             return Refresh::Done;
         }
-        if state
-            .last_attempt
-            .is_some_and(|last| now.saturating_sub(last) < self.policy.min_interval_secs)
-        {
+        if state.last_attempt.is_some_and(|last| now.saturating_sub(last) < self.policy.min_interval_secs) {
             return Refresh::RateLimited;
         }
         state.last_attempt = Some(now);
@@ -397,14 +321,8 @@ async fn verify_routed(sets: &[RemoteKeySet], jws: &Jws<'_>, now: i64) -> Result
     if let Some(index) = owner(sets) {
         return sets[index].verify(jws, now).await;
     }
-    let seen: Vec<u64> = sets
-        .iter()
-        .map(|set| set.attempts.load(Ordering::Acquire))
-        .collect();
-    let refreshes = sets
-        .iter()
-        .zip(seen)
-        .map(|(set, seen)| set.refresh(seen, now));
+    let seen: Vec<u64> = sets.iter().map(|set| set.attempts.load(Ordering::Acquire)).collect();
+    let refreshes = sets.iter().zip(seen).map(|(set, seen)| set.refresh(seen, now));
     futures_util::future::join_all(refreshes).await;
     if let Some(index) = owner(sets) {
         return sets[index].verify(jws, now).await;
@@ -419,9 +337,7 @@ async fn verify_routed(sets: &[RemoteKeySet], jws: &Jws<'_>, now: i64) -> Result
             sets.len()
         )));
     }
-    Err(TokenError::KidNotFound {
-        kid: crate::error::truncate(kid).to_string(),
-    })
+    Err(TokenError::KidNotFound { kid: crate::error::truncate(kid).to_string() })
 }
 
 /// `oidc_discovery_url`: discovery is resolved on first use and then kept, as Vault does.
@@ -460,22 +376,13 @@ impl DiscoveryKeySet {
         let attempts = state.as_ref().map_or(0, |s| s.attempts) + 1;
         match self.discover().await {
             Ok(jwks_uri) => {
-                let set =
-                    RemoteKeySet::new(&jwks_uri, &self.ca_pem, self.fetcher.clone(), self.refresh);
-                *state = Some(DiscoveryState {
-                    last_attempt: now,
-                    last_error: String::new(),
-                    attempts,
-                });
+                let set = RemoteKeySet::new(&jwks_uri, &self.ca_pem, self.fetcher.clone(), self.refresh);
+                *state = Some(DiscoveryState { last_attempt: now, last_error: String::new(), attempts });
                 Ok(self.jwks.get_or_init(|| set))
             }
             Err(error) => {
                 tracing::warn!(issuer = %self.issuer, %error, "OIDC discovery failed");
-                *state = Some(DiscoveryState {
-                    last_attempt: now,
-                    last_error: error.clone(),
-                    attempts,
-                });
+                *state = Some(DiscoveryState { last_attempt: now, last_error: error.clone(), attempts });
                 Err(TokenError::KeySetUnavailable(error))
             }
         }
@@ -483,18 +390,11 @@ impl DiscoveryKeySet {
 
     /// Fetches the discovery document and returns its `jwks_uri` after checking it.
     async fn discover(&self) -> Result<String, String> {
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            self.issuer.trim_end_matches('/')
-        );
+        let url = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
         let ca_pem = (!self.ca_pem.is_empty()).then_some(self.ca_pem.as_str());
-        let body = self
-            .fetcher
-            .get(FetchRequest { url: &url, ca_pem })
-            .await
-            .map_err(|e| format!("fetching {url}: {e}"))?;
-        let document = crate::json::parse_object(&body)
-            .map_err(|e| format!("discovery document is not JSON: {e}"))?;
+        let body =
+            self.fetcher.get(FetchRequest { url: &url, ca_pem }).await.map_err(|e| format!("fetching {url}: {e}"))?;
+        let document = crate::json::parse_object(&body).map_err(|e| format!("discovery document is not JSON: {e}"))?;
         match document.get("issuer") {
             Some(Value::String(issuer)) if *issuer == self.issuer => {}
             Some(Value::String(issuer)) => {
@@ -508,10 +408,7 @@ impl DiscoveryKeySet {
         }
         match document.get("jwks_uri") {
             Some(Value::String(uri)) if uri.starts_with("https://") => Ok(uri.clone()),
-            Some(Value::String(uri)) => Err(format!(
-                "jwks_uri {:?} is not https",
-                crate::error::truncate(uri)
-            )),
+            Some(Value::String(uri)) => Err(format!("jwks_uri {:?} is not https", crate::error::truncate(uri))),
             _ => Err("discovery document has no string \"jwks_uri\"".to_owned()),
         }
     }

@@ -19,12 +19,8 @@ pub use claims::{glob, BoundClaimsType};
 pub use error::{ConfigError, FetchError, KeyError, Malformed, TokenError};
 pub use fetch::{parse_ca_bundle, BoxFuture, Fetch, FetchRequest, HttpsFetcher};
 pub use jose::{MAX_KID_BYTES, MAX_TOKEN_BYTES};
-pub use keys::{
-    kubernetes_kid, parse_jwks, parse_pem_keys, to_pem_with_kids, Algorithm, KeyKind, PublicKey,
-};
-pub use keyset::{
-    DiscoveryKeySet, FetchCounts, KeySource, RefreshPolicy, RemoteKeySet, StaticKeys,
-};
+pub use keys::{kubernetes_kid, parse_jwks, parse_pem_keys, to_pem_with_kids, Algorithm, KeyKind, PublicKey};
+pub use keyset::{DiscoveryKeySet, FetchCounts, KeySource, RefreshPolicy, RemoteKeySet, StaticKeys};
 pub use policy::{ClaimPolicy, Identity, Leeways};
 pub use validate::Validator;
 

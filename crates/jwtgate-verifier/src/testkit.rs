@@ -31,23 +31,17 @@ pub struct TestKey {
 
 impl TestKey {
     pub fn rsa(bits: u32) -> TestKey {
-        TestKey {
-            key: PKey::from_rsa(Rsa::generate(bits).unwrap()).unwrap(),
-        }
+        TestKey { key: PKey::from_rsa(Rsa::generate(bits).unwrap()).unwrap() }
     }
     pub fn ec(curve: Nid) -> TestKey {
         let group = EcGroup::from_curve_name(curve).unwrap();
-        TestKey {
-            key: PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap(),
-        }
+        TestKey { key: PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap() }
     }
     pub fn p256() -> TestKey {
         TestKey::ec(Nid::X9_62_PRIME256V1)
     }
     pub fn ed25519() -> TestKey {
-        TestKey {
-            key: PKey::generate_ed25519().unwrap(),
-        }
+        TestKey { key: PKey::generate_ed25519().unwrap() }
     }
 
     pub fn spki_der(&self) -> Vec<u8> {
@@ -96,10 +90,7 @@ impl TestKey {
                     _ => ("P-256", 32),
                 };
                 let mut ctx = BigNumContext::new().unwrap();
-                let point = ec
-                    .public_key()
-                    .to_bytes(ec.group(), PointConversionForm::UNCOMPRESSED, &mut ctx)
-                    .unwrap();
+                let point = ec.public_key().to_bytes(ec.group(), PointConversionForm::UNCOMPRESSED, &mut ctx).unwrap();
                 let (x, y) = point[1..].split_at(size);
                 json!({"use":"sig","kty":"EC","kid":self.kid(),"crv":crv,"alg":self.alg(),"x":b64(x),"y":b64(y)})
             }
@@ -108,11 +99,7 @@ impl TestKey {
 
     /// Signs `header` and `payload` exactly as given (no normalisation), with `alg`.
     pub fn sign_raw(&self, alg: &str, header: &str, payload: &str) -> String {
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(payload)
-        );
+        let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
         let signature = self.signature(alg, signing_input.as_bytes());
         format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
@@ -140,9 +127,7 @@ impl TestKey {
                 if rs.starts_with("PS") {
                     signer.set_rsa_padding(Padding::PKCS1_PSS).unwrap();
                     signer.set_rsa_mgf1_md(digest(bits)).unwrap();
-                    signer
-                        .set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)
-                        .unwrap();
+                    signer.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH).unwrap();
                 }
                 signer.update(message).unwrap();
                 signer.sign_to_vec().unwrap()
@@ -184,45 +169,25 @@ impl TestCa {
         let ca = build_cert(common_name, &ca_key, None, true);
         let key = TestKey::p256().key;
         let cert = build_cert("127.0.0.1", &key, Some((&ca, &ca_key)), false);
-        TestCa {
-            ca_pem: String::from_utf8(ca.to_pem().unwrap()).unwrap(),
-            cert,
-            key,
-        }
+        TestCa { ca_pem: String::from_utf8(ca.to_pem().unwrap()).unwrap(), cert, key }
     }
 }
 
-fn build_cert(
-    cn: &str,
-    key: &PKey<Private>,
-    issuer: Option<(&X509, &PKey<Private>)>,
-    is_ca: bool,
-) -> X509 {
+fn build_cert(cn: &str, key: &PKey<Private>, issuer: Option<(&X509, &PKey<Private>)>, is_ca: bool) -> X509 {
     let mut name = X509NameBuilder::new().unwrap();
     name.append_entry_by_text("CN", cn).unwrap();
     let name = name.build();
     let mut builder = X509Builder::new().unwrap();
     builder.set_version(2).unwrap();
-    let serial = BigNum::from_u32(rand_u32())
-        .unwrap()
-        .to_asn1_integer()
-        .unwrap();
+    let serial = BigNum::from_u32(rand_u32()).unwrap().to_asn1_integer().unwrap();
     builder.set_serial_number(&serial).unwrap();
     builder.set_subject_name(&name).unwrap();
-    builder
-        .set_issuer_name(issuer.map_or(&name, |(ca, _)| ca.subject_name()))
-        .unwrap();
+    builder.set_issuer_name(issuer.map_or(&name, |(ca, _)| ca.subject_name())).unwrap();
     builder.set_pubkey(key).unwrap();
-    builder
-        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    builder
-        .set_not_after(&Asn1Time::days_from_now(30).unwrap())
-        .unwrap();
+    builder.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+    builder.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
     if is_ca {
-        builder
-            .append_extension(BasicConstraints::new().critical().ca().build().unwrap())
-            .unwrap();
+        builder.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
     } else {
         let san = SubjectAlternativeName::new()
             .ip("127.0.0.1")
@@ -231,9 +196,7 @@ fn build_cert(
             .unwrap();
         builder.append_extension(san).unwrap();
     }
-    builder
-        .sign(issuer.map_or(key, |(_, k)| k), MessageDigest::sha256())
-        .unwrap();
+    builder.sign(issuer.map_or(key, |(_, k)| k), MessageDigest::sha256()).unwrap();
     builder.build()
 }
 
@@ -265,10 +228,7 @@ impl Reply {
         }
     }
     pub fn status(status: u16, body: &str) -> Reply {
-        Reply {
-            status,
-            ..Reply::json(body)
-        }
+        Reply { status, ..Reply::json(body) }
     }
 }
 
@@ -291,10 +251,7 @@ impl TestServer {
         acceptor.set_certificate(&ca.cert).unwrap();
         let acceptor = Arc::new(acceptor.build());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base_url = format!(
-            "https://127.0.0.1:{}",
-            listener.local_addr().unwrap().port()
-        );
+        let base_url = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let requests = Arc::new(AtomicUsize::new(0));
         let handler: Arc<Mutex<Arc<Handler>>> = Arc::new(Mutex::new(Arc::new(handler)));
         let stop = Arc::new(AtomicBool::new(false));
@@ -305,8 +262,7 @@ impl TestServer {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let (acceptor, requests, handler) =
-                    (acceptor.clone(), requests2.clone(), handler2.clone());
+                let (acceptor, requests, handler) = (acceptor.clone(), requests2.clone(), handler2.clone());
                 std::thread::spawn(move || {
                     let Ok(mut tls) = acceptor.accept(stream) else {
                         return;
@@ -322,11 +278,7 @@ impl TestServer {
                             break;
                         }
                     }
-                    let path = request_line
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or("/")
-                        .to_owned();
+                    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
                     requests.fetch_add(1, Ordering::SeqCst);
                     let handler = handler.lock().unwrap().clone();
                     let reply = handler(&path);
@@ -347,13 +299,7 @@ impl TestServer {
                 });
             }
         });
-        TestServer {
-            base_url,
-            ca_pem: ca.ca_pem,
-            requests,
-            handler,
-            stop,
-        }
+        TestServer { base_url, ca_pem: ca.ca_pem, requests, handler, stop }
     }
 
     /// Requests answered so far.

@@ -33,17 +33,10 @@ impl Validator {
             config
                 .jwt_supported_algs
                 .iter()
-                .map(|name| {
-                    Algorithm::from_jws(name)
-                        .ok_or_else(|| ConfigError::UnsupportedAlgorithm(name.clone()))
-                })
+                .map(|name| Algorithm::from_jws(name).ok_or_else(|| ConfigError::UnsupportedAlgorithm(name.clone())))
                 .collect::<Result<_, _>>()?
         };
-        Ok(Validator {
-            keys,
-            algorithms,
-            bound_issuer: config.bound_issuer.clone(),
-        })
+        Ok(Validator { keys, algorithms, bound_issuer: config.bound_issuer.clone() })
     }
 
     /// Contacts remote key sources as Vault does on a config write: the discovery document
@@ -58,12 +51,7 @@ impl Validator {
     }
 
     /// Validates `token` against this mount's keys and `policy` at time `now`.
-    pub async fn validate(
-        &self,
-        token: &str,
-        policy: &ClaimPolicy,
-        now: SystemTime,
-    ) -> Result<Identity, TokenError> {
+    pub async fn validate(&self, token: &str, policy: &ClaimPolicy, now: SystemTime) -> Result<Identity, TokenError> {
         let now = unix_seconds(now);
         let jws = jose::parse(token)?;
         // Refusing a disallowed algorithm before any crypto is cheaper than Vault's order and
@@ -78,17 +66,11 @@ impl Validator {
 
 /// Seconds since the Unix epoch; times before it count as 0.
 pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Every check after the signature, on the verified payload.
-fn check_claims(
-    jws: Jws<'_>,
-    bound_issuer: &str,
-    policy: &ClaimPolicy,
-    now: i64,
-) -> Result<Identity, TokenError> {
+fn check_claims(jws: Jws<'_>, bound_issuer: &str, policy: &ClaimPolicy, now: i64) -> Result<Identity, TokenError> {
     let claims = jws.claims;
     check_case_folding(&claims)?;
 
@@ -106,9 +88,7 @@ fn check_claims(
         return Err(TokenError::Subject);
     }
     if !policy.bound_audiences.is_empty()
-        && !audiences
-            .iter()
-            .any(|aud| policy.bound_audiences.iter().any(|b| b == aud))
+        && !audiences.iter().any(|aud| policy.bound_audiences.iter().any(|b| b == aud))
     {
         return Err(TokenError::Audience);
     }
@@ -117,28 +97,19 @@ fn check_claims(
         return Err(TokenError::AudienceWithoutBound);
     }
 
-    let alias_name =
-        claims::user_claim(&claims, &policy.user_claim, policy.user_claim_json_pointer)?;
+    let alias_name = claims::user_claim(&claims, &policy.user_claim, policy.user_claim_json_pointer)?;
     reject_control_characters(&policy.user_claim, &alias_name)?;
     let metadata = claims::metadata(&claims, &policy.claim_mappings)?;
     for (key, value) in &metadata {
         reject_control_characters(key, value)?;
     }
-    let groups = if policy.groups_claim.is_empty() {
-        Vec::new()
-    } else {
-        claims::groups(&claims, &policy.groups_claim)?
-    };
+    let groups =
+        if policy.groups_claim.is_empty() { Vec::new() } else { claims::groups(&claims, &policy.groups_claim)? };
     for group in &groups {
         reject_control_characters(&policy.groups_claim, group)?;
     }
     claims::check_bound_claims(&claims, &policy.bound_claims, policy.bound_claims_type)?;
-    Ok(Identity {
-        alias_name,
-        metadata,
-        groups,
-        claims,
-    })
+    Ok(Identity { alias_name, metadata, groups, claims })
 }
 
 /// A claim name that case-folds onto a registered one (`SUB`, `ſub`) could make what we check
@@ -150,10 +121,7 @@ fn check_case_folding(claims: &Map<String, Value>) -> Result<(), TokenError> {
         }
         let folded: String = key.chars().map(fold).collect();
         if let Some(registered) = REGISTERED_CLAIMS.iter().find(|name| **name == folded) {
-            return Err(TokenError::AmbiguousClaim {
-                key: truncate(key).to_string(),
-                registered,
-            });
+            return Err(TokenError::AmbiguousClaim { key: truncate(key).to_string(), registered });
         }
     }
     Ok(())
@@ -176,40 +144,25 @@ fn optional_string<'a>(
     match claims.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text)),
-        Some(_) => Err(TokenError::ClaimType {
-            claim: label,
-            problem: "expected a string",
-        }),
+        Some(_) => Err(TokenError::ClaimType { claim: label, problem: "expected a string" }),
     }
 }
 
 /// `aud` is a string or an array of strings (RFC 7519 §4.1.3); anything else is refused.
 fn audiences(claims: &Map<String, Value>) -> Result<Vec<&str>, TokenError> {
-    let type_error = TokenError::ClaimType {
-        claim: "audience (aud)",
-        problem: "expected a string or an array of strings",
-    };
+    let type_error =
+        TokenError::ClaimType { claim: "audience (aud)", problem: "expected a string or an array of strings" };
     match claims.get("aud") {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(aud)) => Ok(vec![aud.as_str()]),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| item.as_str().ok_or(type_error.clone()))
-            .collect(),
+        Some(Value::Array(items)) => items.iter().map(|item| item.as_str().ok_or(type_error.clone())).collect(),
         Some(_) => Err(type_error),
     }
 }
 
 /// A NumericDate: a non-negative JSON number, fractions truncated. 0 counts as absent (Vault).
-fn numeric_date(
-    claims: &Map<String, Value>,
-    name: &str,
-    label: &'static str,
-) -> Result<Option<i64>, TokenError> {
-    let type_error = TokenError::ClaimType {
-        claim: label,
-        problem: "expected a non-negative number of seconds",
-    };
+fn numeric_date(claims: &Map<String, Value>, name: &str, label: &'static str) -> Result<Option<i64>, TokenError> {
+    let type_error = TokenError::ClaimType { claim: label, problem: "expected a non-negative number of seconds" };
     let seconds = match claims.get(name) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Number(_)) => match get_claim(claims, name) {
@@ -240,9 +193,7 @@ fn check_times(
         Some(exp) => exp,
         None => iat.max(nbf).unwrap_or(0).saturating_add(expiration_leeway),
     };
-    let nbf = nbf
-        .or(iat)
-        .unwrap_or_else(|| exp.saturating_sub(not_before_leeway));
+    let nbf = nbf.or(iat).unwrap_or_else(|| exp.saturating_sub(not_before_leeway));
     if now.saturating_add(skew) < nbf {
         return Err(TokenError::NotYetValid);
     }
@@ -257,13 +208,8 @@ fn check_times(
 
 /// Identity and metadata values end up in token metadata and logs: no control characters.
 fn reject_control_characters(claim: &str, value: &str) -> Result<(), TokenError> {
-    if value
-        .chars()
-        .any(|c| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
-    {
-        return Err(TokenError::ControlCharacter {
-            claim: truncate(claim).to_string(),
-        });
+    if value.chars().any(|c| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+        return Err(TokenError::ControlCharacter { claim: truncate(claim).to_string() });
     }
     Ok(())
 }
