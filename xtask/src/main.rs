@@ -60,9 +60,10 @@ fn ci() -> Result<(), String> {
     test.args(["test", "--workspace", "--all-targets"]);
     run(test)?;
 
-    // Benchmarks must keep building even though CI does not time them.
+    // The fuzz target is its own workspace (cargo fuzz adds sanitizer flags); keep it building,
+    // sharing this workspace's target directory so dependencies are compiled once.
     let mut fuzz_target = cargo();
-    fuzz_target.args(["build", "--manifest-path", "crates/jwtgate-verifier/fuzz/Cargo.toml"]);
+    fuzz_target.args(["build", "--manifest-path", "crates/jwtgate-verifier/fuzz/Cargo.toml", "--target-dir", "target"]);
     run(fuzz_target)
 }
 
