@@ -3,12 +3,13 @@
 //! Ratios are measured in the same run and printed at the end.
 
 use aws_lc_rs::signature::ParsedPublicKey;
-use criterion::{black_box, Criterion};
+use criterion::Criterion;
 use futures_util::FutureExt;
 use jsonwebtoken::DecodingKey;
 use jwtgate_verifier::testkit::TestKey;
 use jwtgate_verifier::{ClaimPolicy, HttpsFetcher, KeyConfig, Validator};
 use serde_json::json;
+use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 

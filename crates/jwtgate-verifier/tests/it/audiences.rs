@@ -2,11 +2,14 @@
 
 use crate::*;
 
+/// (token `aud`, role `bound_audiences`, expected outcome)
+type Case = (Option<Value>, Vec<&'static str>, Result<(), TokenError>);
+
 #[test]
 fn bound_audiences_matrix() {
     use TokenError::{Audience, AudienceWithoutBound, ClaimType};
     let type_error = ClaimType { claim: "audience (aud)", problem: "expected a string or an array of strings" };
-    let cases: Vec<(Option<Value>, Vec<&str>, Result<(), TokenError>)> = vec![
+    let cases: Vec<Case> = vec![
         (Some(json!("vault")), vec![], Err(AudienceWithoutBound)),
         (Some(json!(["vault"])), vec![], Err(AudienceWithoutBound)),
         (Some(json!(["a", "b", "c"])), vec![], Err(AudienceWithoutBound)),

@@ -3,6 +3,9 @@
 
 use crate::*;
 
+/// (alias name, groups, metadata)
+type Expected = (&'static str, Vec<&'static str>, Vec<(&'static str, &'static str)>);
+
 fn identity_of(claims: Value, policy: ClaimPolicy) -> Result<Identity, TokenError> {
     let validator = static_validator(&[rsa()]);
     check(&validator, &rsa().token(&claims), &policy, now())
@@ -42,7 +45,7 @@ fn the_upstream_fixture_role() {
 #[test]
 fn identity_cases() {
     use TokenError::*;
-    let cases: Vec<(ClaimPolicy, Result<(&str, Vec<&str>, Vec<(&str, &str)>), TokenError>)> = vec![
+    let cases: Vec<(ClaimPolicy, Result<Expected, TokenError>)> = vec![
         // Nested groups through an escaped JSON pointer.
         (
             ClaimPolicy { groups_claim: "/https/~1~1vault~1groups/testing".into(), ..base_policy() },

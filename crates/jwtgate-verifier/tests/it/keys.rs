@@ -6,6 +6,8 @@ use jwtgate_verifier::testkit::{jwks, TestCa};
 use jwtgate_verifier::{parse_jwks, parse_pem_keys, to_pem_with_kids, KeyError, KeyKind};
 use openssl::nid::Nid;
 
+type IsExpected = fn(&KeyError) -> bool;
+
 #[test]
 fn every_family_parses_from_pem_and_jwks() {
     let cases: Vec<(TestKey, KeyKind)> = vec![
@@ -117,7 +119,7 @@ fn jwks_hygiene_refusals() {
     let mut bad_point = p256().jwk();
     bad_point["y"] = bad_point["x"].clone();
     let weak = TestKey::rsa(1024).jwk();
-    let cases: Vec<(&str, Value, fn(&KeyError) -> bool)> = vec![
+    let cases: Vec<(&str, Value, IsExpected)> = vec![
         ("oct", json!({"kty": "oct", "k": "c2VjcmV0"}), |e| *e == KeyError::SymmetricJwk),
         ("private member", private, |e| matches!(e, KeyError::PrivateKey(_))),
         ("alg mismatch", wrong_alg, |e| matches!(e, KeyError::Jwk { .. })),
