@@ -2,7 +2,8 @@
 //! list normalisation, `bound_claims` in `string` and `glob` modes, metadata and groups.
 
 use crate::error::{truncate, TokenError};
-use serde_json::{Map, Number, Value};
+use crate::json::{Json, Object};
+use serde_json::{Map, Value};
 
 /// How `bound_claims` values are compared.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -16,37 +17,36 @@ pub enum BoundClaimsType {
 
 /// A claim value as Vault's `getClaim` returns it: a number found directly is an integer.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Found<'a> {
+pub(crate) enum Found<'j, 'a> {
     Integer(i64),
-    Value(&'a Value),
+    Value(&'j Json<'a>),
 }
 
 /// Looks a claim up by top-level name, or by RFC 6901 JSON pointer when it starts with `/`.
-pub(crate) fn get_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<Found<'a>> {
+pub(crate) fn get_claim<'j, 'a>(claims: &'j Object<'a>, name: &str) -> Option<Found<'j, 'a>> {
     let value = if name.starts_with('/') { pointer(claims, name)? } else { claims.get(name)? };
     Some(match value {
-        Value::Null => return None,
-        Value::Number(number) => Found::Integer(truncate_number(number)?),
+        Json::Null => return None,
+        Json::Int(number) => Found::Integer(*number),
+        Json::UInt(_) => return None,
+        Json::Float(float) => Found::Integer(truncate_float(*float)?),
         other => Found::Value(other),
     })
 }
 
 /// Vault converts a directly found number to an integer, dropping any fraction.
-fn truncate_number(number: &Number) -> Option<i64> {
-    number.as_i64().or_else(|| {
-        let float = number.as_f64()?;
-        (float.is_finite() && float.abs() < 9.2e18).then(|| float.trunc() as i64)
-    })
+fn truncate_float(float: f64) -> Option<i64> {
+    (float.is_finite() && float.abs() < 9.2e18).then(|| float.trunc() as i64)
 }
 
-fn pointer<'a>(claims: &'a Map<String, Value>, pointer: &str) -> Option<&'a Value> {
+fn pointer<'j, 'a>(claims: &'j Object<'a>, pointer: &str) -> Option<&'j Json<'a>> {
     let mut segments = pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~"));
     let first = segments.next()?;
     let mut current = claims.get(&first)?;
     for segment in segments {
         current = match current {
-            Value::Object(map) => map.get(&segment)?,
-            Value::Array(items) => {
+            Json::Object(object) => object.get(&segment)?,
+            Json::Array(items) => {
                 if segment.is_empty() || (segment.len() > 1 && segment.starts_with('0')) {
                     return None;
                 }
@@ -59,26 +59,26 @@ fn pointer<'a>(claims: &'a Map<String, Value>, pointer: &str) -> Option<&'a Valu
 }
 
 /// The user claim as the identity's alias name.
-pub(crate) fn user_claim(claims: &Map<String, Value>, name: &str, as_pointer: bool) -> Result<String, TokenError> {
-    let value =
-        if as_pointer { get_claim(claims, name) } else { claims.get(name).filter(|v| !v.is_null()).map(Found::Value) };
+pub(crate) fn user_claim(claims: &Object<'_>, name: &str, as_pointer: bool) -> Result<String, TokenError> {
+    let value = if as_pointer {
+        get_claim(claims, name)
+    } else {
+        claims.get(name).filter(|v| **v != Json::Null).map(Found::Value)
+    };
     match value {
         None => Err(TokenError::UserClaimMissing(name.to_owned())),
-        Some(Found::Value(Value::String(text))) => Ok(text.clone()),
+        Some(Found::Value(Json::Str(text))) => Ok(text.to_string()),
         Some(_) => Err(TokenError::UserClaimNotString(name.to_owned())),
     }
 }
 
 /// `claim_mappings`: absent sources are skipped; present ones must be strings.
-pub(crate) fn metadata(
-    claims: &Map<String, Value>,
-    mappings: &[(String, String)],
-) -> Result<Vec<(String, String)>, TokenError> {
+pub(crate) fn metadata(claims: &Object<'_>, mappings: &[(String, String)]) -> Result<Vec<(String, String)>, TokenError> {
     let mut metadata = Vec::with_capacity(mappings.len());
     for (source, target) in mappings {
         match get_claim(claims, source) {
             None => {}
-            Some(Found::Value(Value::String(text))) => metadata.push((target.clone(), text.clone())),
+            Some(Found::Value(Json::Str(text))) => metadata.push((target.clone(), text.to_string())),
             Some(_) => return Err(TokenError::MappingNotString(source.clone())),
         }
     }
@@ -86,20 +86,21 @@ pub(crate) fn metadata(
 }
 
 /// `groups_claim`: a scalar becomes a one-element list; empty strings are skipped.
-pub(crate) fn groups(claims: &Map<String, Value>, name: &str) -> Result<Vec<String>, TokenError> {
-    let items: Vec<Value> = match get_claim(claims, name) {
+pub(crate) fn groups(claims: &Object<'_>, name: &str) -> Result<Vec<String>, TokenError> {
+    let not_string = |value: &dyn std::fmt::Display| TokenError::GroupNotString(truncate(&value.to_string()).to_string());
+    let items: &[Json<'_>] = match get_claim(claims, name) {
         None => return Err(TokenError::GroupsMissing(name.to_owned())),
-        Some(Found::Integer(number)) => vec![Value::from(number)],
-        Some(Found::Value(Value::Array(items))) => items.clone(),
-        Some(Found::Value(Value::Object(_))) => return Err(TokenError::GroupsNotList(name.to_owned())),
-        Some(Found::Value(scalar)) => vec![scalar.clone()],
+        Some(Found::Integer(number)) => return Err(not_string(&number)),
+        Some(Found::Value(Json::Array(items))) => items,
+        Some(Found::Value(Json::Object(_))) => return Err(TokenError::GroupsNotList(name.to_owned())),
+        Some(Found::Value(scalar)) => std::slice::from_ref(scalar),
     };
     let mut groups = Vec::with_capacity(items.len());
     for item in items {
         match item {
-            Value::String(group) if group.is_empty() => {}
-            Value::String(group) => groups.push(group),
-            other => return Err(TokenError::GroupNotString(truncate(&other.to_string()).to_string())),
+            Json::Str(group) if group.is_empty() => {}
+            Json::Str(group) => groups.push(group.to_string()),
+            other => return Err(not_string(other)),
         }
     }
     Ok(groups)
@@ -108,14 +109,25 @@ pub(crate) fn groups(claims: &Map<String, Value>, name: &str) -> Result<Vec<Stri
 /// `bound_claims`: every key must match (AND); within a key, any expected value may match any
 /// actual value (OR).
 pub(crate) fn check_bound_claims(
-    claims: &Map<String, Value>,
+    claims: &Object<'_>,
     bound: &Map<String, Value>,
     mode: BoundClaimsType,
 ) -> Result<(), TokenError> {
     for (name, expected) in bound {
         let actual = get_claim(claims, name).ok_or_else(|| TokenError::BoundClaimMissing(name.clone()))?;
-        let actual = normalise_found(actual)?;
-        let expected = normalise(expected).map_err(|v| TokenError::BoundClaimUnsupported(v.to_string()))?;
+        let actual: Vec<Item<'_, '_>> = match actual {
+            Found::Integer(number) => vec![Item::Integer(number)],
+            Found::Value(Json::Array(items)) => items.iter().map(Item::Value).collect(),
+            Found::Value(scalar @ (Json::Str(_) | Json::Bool(_))) => vec![Item::Value(scalar)],
+            Found::Value(other) => {
+                return Err(TokenError::BoundClaimUnsupported(truncate(&other.to_string()).to_string()))
+            }
+        };
+        let expected: &[Value] = match expected {
+            Value::Array(items) => items,
+            Value::String(_) | Value::Bool(_) | Value::Number(_) => std::slice::from_ref(expected),
+            other => return Err(TokenError::BoundClaimUnsupported(other.to_string())),
+        };
         let matched = expected.iter().any(|want| actual.iter().any(|have| matches(have, want, mode)));
         if !matched {
             return Err(TokenError::BoundClaimMismatch(name.clone()));
@@ -124,39 +136,21 @@ pub(crate) fn check_bound_claims(
     Ok(())
 }
 
-/// An actual claim as a list of comparable items.
+/// One comparable element of an actual claim.
 #[derive(Debug)]
-enum Item<'a> {
+enum Item<'j, 'a> {
     /// A number found directly by the lookup, already truncated.
     Integer(i64),
-    Value(&'a Value),
+    Value(&'j Json<'a>),
 }
 
-fn normalise_found(found: Found<'_>) -> Result<Vec<Item<'_>>, TokenError> {
-    match found {
-        Found::Integer(number) => Ok(vec![Item::Integer(number)]),
-        Found::Value(value) => match normalise(value) {
-            Ok(items) => Ok(items.into_iter().map(Item::Value).collect()),
-            Err(bad) => Err(TokenError::BoundClaimUnsupported(truncate(&bad.to_string()).to_string())),
-        },
-    }
-}
-
-fn normalise(value: &Value) -> Result<Vec<&Value>, &Value> {
-    match value {
-        Value::String(_) | Value::Bool(_) | Value::Number(_) => Ok(vec![value]),
-        Value::Array(items) => Ok(items.iter().collect()),
-        other => Err(other),
-    }
-}
-
-fn matches(actual: &Item<'_>, expected: &Value, mode: BoundClaimsType) -> bool {
+fn matches(actual: &Item<'_, '_>, expected: &Value, mode: BoundClaimsType) -> bool {
     match (mode, actual, expected) {
-        (BoundClaimsType::Glob, Item::Value(Value::String(have)), Value::String(pattern)) => glob(pattern, have),
+        (BoundClaimsType::Glob, Item::Value(Json::Str(have)), Value::String(pattern)) => glob(pattern, have),
         (BoundClaimsType::Glob, _, _) => false,
         (BoundClaimsType::String, Item::Integer(have), Value::Number(want)) => want.to_string() == have.to_string(),
-        (BoundClaimsType::String, Item::Value(Value::String(have)), Value::String(want)) => have == want,
-        (BoundClaimsType::String, Item::Value(Value::Bool(have)), Value::Bool(want)) => have == want,
+        (BoundClaimsType::String, Item::Value(Json::Str(have)), Value::String(want)) => have == want,
+        (BoundClaimsType::String, Item::Value(Json::Bool(have)), Value::Bool(want)) => have == want,
         // Numbers inside a list claim are not normalised, and never match (as in Vault).
         _ => false,
     }

@@ -7,7 +7,7 @@ use crate::error::{Malformed, TokenError};
 use crate::Algorithm;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde_json::{Map, Value};
+use crate::json::{Json, Object};
 
 /// Tokens above this size are refused before any decoding (Kubernetes tokens are 1–2 KiB).
 pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
@@ -22,7 +22,8 @@ pub(crate) struct Jws<'a> {
     pub signature: Vec<u8>,
     pub alg: Algorithm,
     pub kid: Option<String>,
-    pub claims: Map<String, Value>,
+    /// The decoded payload: parsed only after the signature verifies.
+    pub payload: Vec<u8>,
 }
 
 /// Splits and decodes a compact JWS. No signature is checked here.
@@ -47,13 +48,12 @@ pub(crate) fn parse(token: &str) -> Result<Jws<'_>, TokenError> {
     let (alg, kid) = check_header(&header)?;
 
     let payload = decode_segment(payload_b64, "payload")?;
-    let claims = crate::json::parse_object(&payload).map_err(Malformed::Payload)?;
 
     let signature = decode_segment(signature_b64, "signature")?;
     if signature.is_empty() {
         return Err(TokenError::Unsigned);
     }
-    Ok(Jws { signing_input, signature, alg, kid, claims })
+    Ok(Jws { signing_input, signature, alg, kid, payload })
 }
 
 /// Decodes one segment. The decoder refuses every byte outside the base64url alphabet (padding,
@@ -66,7 +66,7 @@ fn decode_segment(segment: &str, part: &'static str) -> Result<Vec<u8>, Malforme
 }
 
 /// Refuses header members whose semantics a plain JWS verifier cannot honour.
-fn check_header(header: &Map<String, Value>) -> Result<(Algorithm, Option<String>), TokenError> {
+fn check_header(header: &Object<'_>) -> Result<(Algorithm, Option<String>), TokenError> {
     // RFC 7515 §4.1.11: a recipient that does not understand `crit` must reject.
     for refused in ["crit", "b64", "zip", "enc"] {
         if header.contains_key(refused) {
@@ -75,7 +75,7 @@ fn check_header(header: &Map<String, Value>) -> Result<(Algorithm, Option<String
     }
     match header.get("typ") {
         None => {}
-        Some(Value::String(typ)) if typ.eq_ignore_ascii_case("JWT") => {}
+        Some(Json::Str(typ)) if typ.eq_ignore_ascii_case("JWT") => {}
         Some(_) => return Err(TokenError::UnsupportedHeader { member: "typ" }),
     }
     // A nested JWT (`cty: JWT`) would need a second verification we never do.
@@ -83,16 +83,16 @@ fn check_header(header: &Map<String, Value>) -> Result<(Algorithm, Option<String
         return Err(TokenError::UnsupportedHeader { member: "cty" });
     }
     let alg = match header.get("alg") {
-        Some(Value::String(alg)) => Algorithm::from_jws(alg).ok_or(TokenError::UnexpectedAlgorithm)?,
+        Some(Json::Str(alg)) => Algorithm::from_jws(alg).ok_or(TokenError::UnexpectedAlgorithm)?,
         Some(_) => return Err(Malformed::Header("\"alg\" is not a string".to_owned()).into()),
         None => return Err(Malformed::Header("\"alg\" is missing".to_owned()).into()),
     };
     let kid = match header.get("kid") {
         None => None,
-        Some(Value::String(kid)) if kid.len() > MAX_KID_BYTES => return Err(Malformed::KidTooLong.into()),
+        Some(Json::Str(kid)) if kid.len() > MAX_KID_BYTES => return Err(Malformed::KidTooLong.into()),
         // Legacy tokens carried `"kid":""`; it selects nothing.
-        Some(Value::String(kid)) if kid.is_empty() => None,
-        Some(Value::String(kid)) => Some(kid.clone()),
+        Some(Json::Str(kid)) if kid.is_empty() => None,
+        Some(Json::Str(kid)) => Some(kid.clone().into_owned()),
         Some(_) => return Err(Malformed::Header("\"kid\" is not a string".to_owned()).into()),
     };
     Ok((alg, kid))

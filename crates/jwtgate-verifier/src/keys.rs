@@ -12,7 +12,7 @@ use openssl::nid::Nid;
 use openssl::pkey::{Id, PKey, Public};
 use openssl::rsa::Rsa;
 use openssl::x509::X509;
-use serde_json::{Map, Value};
+use crate::json::{Json, Object};
 use std::fmt;
 use std::sync::Arc;
 
@@ -304,7 +304,7 @@ pub fn parse_jwks(document: &str) -> Result<Vec<PublicKey>, KeyError> {
 
 pub(crate) fn parse_jwks_with(document: &[u8], bad_keys: BadKeys) -> Result<Vec<PublicKey>, KeyError> {
     let root = crate::json::parse_object(document).map_err(KeyError::Jwks)?;
-    let Some(Value::Array(entries)) = root.get("keys") else {
+    let Some(Json::Array(entries)) = root.get("keys") else {
         return Err(KeyError::Jwks("\"keys\" must be an array".to_owned()));
     };
     let mut keys = Vec::with_capacity(entries.len());
@@ -322,13 +322,13 @@ pub(crate) fn parse_jwks_with(document: &[u8], bad_keys: BadKeys) -> Result<Vec<
 }
 
 /// One JWK; `Ok(None)` for an encryption key, which a signature verifier ignores.
-fn parse_jwk(entry: &Value) -> Result<Option<PublicKey>, KeyError> {
-    let Value::Object(jwk) = entry else {
+fn parse_jwk(entry: &Json<'_>) -> Result<Option<PublicKey>, KeyError> {
+    let Json::Object(jwk) = entry else {
         return Err(KeyError::Jwks("every entry of \"keys\" must be an object".to_owned()));
     };
     let kid = match jwk.get("kid") {
         None => None,
-        Some(Value::String(kid)) if kid.len() <= crate::jose::MAX_KID_BYTES => Some(kid.clone()),
+        Some(Json::Str(kid)) if kid.len() <= crate::jose::MAX_KID_BYTES => Some(kid.clone().into_owned()),
         Some(_) => return Err(KeyError::Jwks("\"kid\" must be a string of at most 256 bytes".into())),
     };
     let name = kid.clone().unwrap_or_default();
@@ -344,8 +344,8 @@ fn parse_jwk(entry: &Value) -> Result<Option<PublicKey>, KeyError> {
     }
     match jwk.get("use") {
         None => {}
-        Some(Value::String(usage)) if usage == "sig" => {}
-        Some(Value::String(usage)) if usage == "enc" => return Ok(None),
+        Some(Json::Str(usage)) if usage == "sig" => {}
+        Some(Json::Str(usage)) if usage == "enc" => return Ok(None),
         Some(_) => return Err(problem("\"use\" must be \"sig\"")),
     }
     let component = |member: &str| -> Result<Vec<u8>, KeyError> {
@@ -387,7 +387,7 @@ fn parse_jwk(entry: &Value) -> Result<Option<PublicKey>, KeyError> {
     // A key is used with exactly one algorithm family (rfc8725bis §3.1).
     match jwk.get("alg") {
         None => {}
-        Some(Value::String(alg)) => match Algorithm::from_jws(alg) {
+        Some(Json::Str(alg)) => match Algorithm::from_jws(alg) {
             Some(alg) if key.kind.accepts(alg) => {}
             _ => return Err(problem(&format!("\"alg\" {alg:?} does not fit a {kty} key"))),
         },
@@ -396,8 +396,8 @@ fn parse_jwk(entry: &Value) -> Result<Option<PublicKey>, KeyError> {
     Ok(Some(key))
 }
 
-fn string_member<'a>(jwk: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    jwk.get(name).and_then(Value::as_str)
+fn string_member<'a>(jwk: &'a Object<'_>, name: &str) -> Option<&'a str> {
+    jwk.get(name).and_then(Json::as_str)
 }
 
 /// Renders keys as PEM blocks, each preceded by a `# kid: ...` comment line.

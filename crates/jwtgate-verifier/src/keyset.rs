@@ -8,7 +8,7 @@ use crate::fetch::{parse_ca_bundle, Fetch, FetchRequest};
 use crate::jose::Jws;
 use crate::keys::{parse_jwks, parse_jwks_with, parse_pem_keys, BadKeys, PublicKey};
 use crate::KeyConfig;
-use serde_json::Value;
+use crate::json::Json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -396,8 +396,8 @@ impl DiscoveryKeySet {
             self.fetcher.get(FetchRequest { url: &url, ca_pem }).await.map_err(|e| format!("fetching {url}: {e}"))?;
         let document = crate::json::parse_object(&body).map_err(|e| format!("discovery document is not JSON: {e}"))?;
         match document.get("issuer") {
-            Some(Value::String(issuer)) if *issuer == self.issuer => {}
-            Some(Value::String(issuer)) => {
+            Some(Json::Str(issuer)) if *issuer == self.issuer => {}
+            Some(Json::Str(issuer)) => {
                 return Err(format!(
                     "issuer did not match: the discovery document says {:?}, the configuration says {:?}",
                     crate::error::truncate(issuer),
@@ -407,8 +407,8 @@ impl DiscoveryKeySet {
             _ => return Err("discovery document has no string \"issuer\"".to_owned()),
         }
         match document.get("jwks_uri") {
-            Some(Value::String(uri)) if uri.starts_with("https://") => Ok(uri.clone()),
-            Some(Value::String(uri)) => Err(format!("jwks_uri {:?} is not https", crate::error::truncate(uri))),
+            Some(Json::Str(uri)) if uri.starts_with("https://") => Ok(uri.to_string()),
+            Some(Json::Str(uri)) => Err(format!("jwks_uri {:?} is not https", crate::error::truncate(uri))),
             _ => Err("discovery document has no string \"jwks_uri\"".to_owned()),
         }
     }

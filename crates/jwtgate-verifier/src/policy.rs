@@ -57,6 +57,14 @@ pub struct Identity {
     pub metadata: Vec<(String, String)>,
     /// `groups_claim` values, empty strings removed.
     pub groups: Vec<String>,
-    /// The verified claims, for extensions that need more (e.g. the TokenReview check).
-    pub claims: Map<String, Value>,
+    /// The verified payload, kept as bytes: most logins never need the whole claim set.
+    pub(crate) payload: Vec<u8>,
+}
+
+impl Identity {
+    /// Every verified claim, for extensions that need more (e.g. the TokenReview check).
+    pub fn claims(&self) -> Map<String, Value> {
+        // The payload was parsed strictly before this identity existed; it parses again.
+        serde_json::from_slice(&self.payload).unwrap_or_default()
+    }
 }

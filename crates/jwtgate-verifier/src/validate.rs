@@ -2,12 +2,12 @@
 //! JWT libraries are known to be lax (security catalogue §0, §1).
 
 use crate::claims::{self, get_claim, Found};
-use crate::error::{truncate, ConfigError, TokenError};
-use crate::jose::{self, Jws};
+use crate::error::{truncate, ConfigError, Malformed, TokenError};
+use crate::jose;
+use crate::json::{Json, Object};
 use crate::keyset::KeySource;
 use crate::policy::{ClaimPolicy, Identity, Leeways};
 use crate::{Algorithm, Fetch, KeyConfig};
-use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -60,7 +60,10 @@ impl Validator {
             return Err(TokenError::UnexpectedAlgorithm);
         }
         self.keys.verify(&jws, now).await?;
-        check_claims(jws, &self.bound_issuer, policy, now)
+        // Claims are read only from a verified payload, and only once.
+        let claims = crate::json::parse_object(&jws.payload).map_err(Malformed::Payload)?;
+        let (alias_name, metadata, groups) = check_claims(&claims, &self.bound_issuer, policy, now)?;
+        Ok(Identity { alias_name, metadata, groups, payload: jws.payload })
     }
 }
 
@@ -69,17 +72,19 @@ pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
     time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// Every check after the signature, on the verified payload.
-fn check_claims(jws: Jws<'_>, bound_issuer: &str, policy: &ClaimPolicy, now: i64) -> Result<Identity, TokenError> {
-    let claims = jws.claims;
-    check_case_folding(&claims)?;
+/// The identity parts a successful check yields: alias name, metadata, groups.
+type Checked = (String, Vec<(String, String)>, Vec<String>);
 
-    let issuer = optional_string(&claims, "iss", "issuer (iss)")?;
-    let subject = optional_string(&claims, "sub", "subject (sub)")?;
-    let audiences = audiences(&claims)?;
-    let iat = numeric_date(&claims, "iat", "issued at (iat)")?;
-    let nbf = numeric_date(&claims, "nbf", "not before (nbf)")?;
-    let exp = numeric_date(&claims, "exp", "expiration time (exp)")?;
+/// Every check after the signature, on the verified payload.
+fn check_claims(claims: &Object<'_>, bound_issuer: &str, policy: &ClaimPolicy, now: i64) -> Result<Checked, TokenError> {
+    check_case_folding(claims)?;
+
+    let issuer = optional_string(claims, "iss", "issuer (iss)")?;
+    let subject = optional_string(claims, "sub", "subject (sub)")?;
+    let audiences = audiences(claims)?;
+    let iat = numeric_date(claims, "iat", "issued at (iat)")?;
+    let nbf = numeric_date(claims, "nbf", "not before (nbf)")?;
+    let exp = numeric_date(claims, "exp", "expiration time (exp)")?;
 
     if !bound_issuer.is_empty() && issuer != Some(bound_issuer) {
         return Err(TokenError::Issuer);
@@ -97,26 +102,26 @@ fn check_claims(jws: Jws<'_>, bound_issuer: &str, policy: &ClaimPolicy, now: i64
         return Err(TokenError::AudienceWithoutBound);
     }
 
-    let alias_name = claims::user_claim(&claims, &policy.user_claim, policy.user_claim_json_pointer)?;
+    let alias_name = claims::user_claim(claims, &policy.user_claim, policy.user_claim_json_pointer)?;
     reject_control_characters(&policy.user_claim, &alias_name)?;
-    let metadata = claims::metadata(&claims, &policy.claim_mappings)?;
+    let metadata = claims::metadata(claims, &policy.claim_mappings)?;
     for (key, value) in &metadata {
         reject_control_characters(key, value)?;
     }
     let groups =
-        if policy.groups_claim.is_empty() { Vec::new() } else { claims::groups(&claims, &policy.groups_claim)? };
+        if policy.groups_claim.is_empty() { Vec::new() } else { claims::groups(claims, &policy.groups_claim)? };
     for group in &groups {
         reject_control_characters(&policy.groups_claim, group)?;
     }
-    claims::check_bound_claims(&claims, &policy.bound_claims, policy.bound_claims_type)?;
-    Ok(Identity { alias_name, metadata, groups, claims })
+    claims::check_bound_claims(claims, &policy.bound_claims, policy.bound_claims_type)?;
+    Ok((alias_name, metadata, groups))
 }
 
 /// A claim name that case-folds onto a registered one (`SUB`, `ſub`) could make what we check
 /// and what a consumer reads differ (hashicorp/cap #191).
-fn check_case_folding(claims: &Map<String, Value>) -> Result<(), TokenError> {
+fn check_case_folding(claims: &Object<'_>) -> Result<(), TokenError> {
     for key in claims.keys() {
-        if key.len() > 8 || REGISTERED_CLAIMS.contains(&key.as_str()) {
+        if key.len() > 8 || REGISTERED_CLAIMS.contains(&key) {
             continue;
         }
         let folded: String = key.chars().map(fold).collect();
@@ -137,35 +142,35 @@ fn fold(c: char) -> char {
 }
 
 fn optional_string<'a>(
-    claims: &'a Map<String, Value>,
+    claims: &'a Object<'_>,
     name: &str,
     label: &'static str,
 ) -> Result<Option<&'a str>, TokenError> {
     match claims.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Str(text)) => Ok(Some(text)),
         Some(_) => Err(TokenError::ClaimType { claim: label, problem: "expected a string" }),
     }
 }
 
 /// `aud` is a string or an array of strings (RFC 7519 §4.1.3); anything else is refused.
-fn audiences(claims: &Map<String, Value>) -> Result<Vec<&str>, TokenError> {
+fn audiences<'a>(claims: &'a Object<'_>) -> Result<Vec<&'a str>, TokenError> {
     let type_error =
         TokenError::ClaimType { claim: "audience (aud)", problem: "expected a string or an array of strings" };
     match claims.get("aud") {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(aud)) => Ok(vec![aud.as_str()]),
-        Some(Value::Array(items)) => items.iter().map(|item| item.as_str().ok_or(type_error.clone())).collect(),
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::Str(aud)) => Ok(vec![aud.as_ref()]),
+        Some(Json::Array(items)) => items.iter().map(|item| item.as_str().ok_or(type_error.clone())).collect(),
         Some(_) => Err(type_error),
     }
 }
 
 /// A NumericDate: a non-negative JSON number, fractions truncated. 0 counts as absent (Vault).
-fn numeric_date(claims: &Map<String, Value>, name: &str, label: &'static str) -> Result<Option<i64>, TokenError> {
+fn numeric_date(claims: &Object<'_>, name: &str, label: &'static str) -> Result<Option<i64>, TokenError> {
     let type_error = TokenError::ClaimType { claim: label, problem: "expected a non-negative number of seconds" };
     let seconds = match claims.get(name) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(_)) => match get_claim(claims, name) {
+        None | Some(Json::Null) => return Ok(None),
+        Some(Json::Int(_) | Json::UInt(_) | Json::Float(_)) => match get_claim(claims, name) {
             Some(Found::Integer(seconds)) if seconds >= 0 => seconds,
             _ => return Err(type_error),
         },

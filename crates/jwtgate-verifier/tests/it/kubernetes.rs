@@ -98,7 +98,7 @@ fn kubernetes_identity_by_pointer() {
         identity.metadata,
         vec![("namespace".to_owned(), "default".to_owned()), ("pod".to_owned(), "app-7d9c".to_owned())]
     );
-    assert_eq!(identity.claims["jti"], "a9a186b9-58c4-4000-b767-e55399d278dd");
+    assert_eq!(identity.claims()["jti"], "a9a186b9-58c4-4000-b767-e55399d278dd");
 }
 
 #[test]
