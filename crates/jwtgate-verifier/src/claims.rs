@@ -73,7 +73,10 @@ pub(crate) fn user_claim(claims: &Object<'_>, name: &str, as_pointer: bool) -> R
 }
 
 /// `claim_mappings`: absent sources are skipped; present ones must be strings.
-pub(crate) fn metadata(claims: &Object<'_>, mappings: &[(String, String)]) -> Result<Vec<(String, String)>, TokenError> {
+pub(crate) fn metadata(
+    claims: &Object<'_>,
+    mappings: &[(String, String)],
+) -> Result<Vec<(String, String)>, TokenError> {
     let mut metadata = Vec::with_capacity(mappings.len());
     for (source, target) in mappings {
         match get_claim(claims, source) {
@@ -87,7 +90,8 @@ pub(crate) fn metadata(claims: &Object<'_>, mappings: &[(String, String)]) -> Re
 
 /// `groups_claim`: a scalar becomes a one-element list; empty strings are skipped.
 pub(crate) fn groups(claims: &Object<'_>, name: &str) -> Result<Vec<String>, TokenError> {
-    let not_string = |value: &dyn std::fmt::Display| TokenError::GroupNotString(truncate(&value.to_string()).to_string());
+    let not_string =
+        |value: &dyn std::fmt::Display| TokenError::GroupNotString(truncate(&value.to_string()).to_string());
     let items: &[Json<'_>] = match get_claim(claims, name) {
         None => return Err(TokenError::GroupsMissing(name.to_owned())),
         Some(Found::Integer(number)) => return Err(not_string(&number)),

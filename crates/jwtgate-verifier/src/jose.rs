@@ -4,10 +4,10 @@
 //! no JSON serialisation, no JWE, no header features whose meaning we would have to honour.
 
 use crate::error::{Malformed, TokenError};
+use crate::json::{Json, Object};
 use crate::Algorithm;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use crate::json::{Json, Object};
 
 /// Tokens above this size are refused before any decoding (Kubernetes tokens are 1–2 KiB).
 pub const MAX_TOKEN_BYTES: usize = 64 * 1024;

@@ -58,7 +58,9 @@ impl fmt::Display for Json<'_> {
             Json::Bool(b) => write!(f, "{b}"),
             Json::Int(i) => write!(f, "{i}"),
             Json::UInt(u) => write!(f, "{u}"),
-            Json::Float(x) => write!(f, "{}", serde_json::Number::from_f64(*x).map_or("null".into(), |n| n.to_string())),
+            Json::Float(x) => {
+                write!(f, "{}", serde_json::Number::from_f64(*x).map_or("null".into(), |n| n.to_string()))
+            }
             Json::Str(text) => write!(f, "{}", serde_json::Value::from(text.as_ref())),
             Json::Array(items) => {
                 f.write_str("[")?;

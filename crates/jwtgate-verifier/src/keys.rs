@@ -3,6 +3,7 @@
 //! Keys are checked once, when a configuration is written, so that login only verifies.
 
 use crate::error::KeyError;
+use crate::json::{Json, Object};
 use aws_lc_rs::signature::ParsedPublicKey;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -12,7 +13,6 @@ use openssl::nid::Nid;
 use openssl::pkey::{Id, PKey, Public};
 use openssl::rsa::Rsa;
 use openssl::x509::X509;
-use crate::json::{Json, Object};
 use std::fmt;
 use std::sync::Arc;
 

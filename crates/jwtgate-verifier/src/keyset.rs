@@ -6,9 +6,9 @@
 use crate::error::{ConfigError, FetchError, TokenError};
 use crate::fetch::{parse_ca_bundle, Fetch, FetchRequest};
 use crate::jose::Jws;
+use crate::json::Json;
 use crate::keys::{parse_jwks, parse_jwks_with, parse_pem_keys, BadKeys, PublicKey};
 use crate::KeyConfig;
-use crate::json::Json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};

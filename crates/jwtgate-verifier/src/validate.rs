@@ -76,7 +76,12 @@ pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
 type Checked = (String, Vec<(String, String)>, Vec<String>);
 
 /// Every check after the signature, on the verified payload.
-fn check_claims(claims: &Object<'_>, bound_issuer: &str, policy: &ClaimPolicy, now: i64) -> Result<Checked, TokenError> {
+fn check_claims(
+    claims: &Object<'_>,
+    bound_issuer: &str,
+    policy: &ClaimPolicy,
+    now: i64,
+) -> Result<Checked, TokenError> {
     check_case_folding(claims)?;
 
     let issuer = optional_string(claims, "iss", "issuer (iss)")?;
@@ -141,11 +146,7 @@ fn fold(c: char) -> char {
     }
 }
 
-fn optional_string<'a>(
-    claims: &'a Object<'_>,
-    name: &str,
-    label: &'static str,
-) -> Result<Option<&'a str>, TokenError> {
+fn optional_string<'a>(claims: &'a Object<'_>, name: &str, label: &'static str) -> Result<Option<&'a str>, TokenError> {
     match claims.get(name) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::Str(text)) => Ok(Some(text)),

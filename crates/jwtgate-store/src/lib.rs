@@ -1,0 +1,343 @@
+//! Durable state for jwtgate on sled 0.34.7: mounts, mount configs, roles, ACL policies, tokens.
+//!
+//! Every mutation is durable before it returns (group commit over sled's flush, optionally
+//! followed by `fdatasync`). Tokens are never stored in clear: records are keyed by a salted
+//! HMAC-SHA256 of the token. No sled type appears in this API; the [`Engine`] trait underneath
+//! is what another engine would implement.
+
+mod backup;
+mod commit;
+mod engine;
+mod error;
+mod records;
+mod tokens;
+
+pub use engine::{Batch, Conflict, Engine, Pairs, Write};
+pub use error::StoreError;
+pub use records::{KeyRing, Mount, Policy, RingKey, TokenRecord, Tune, RECORD_VERSION};
+pub use tokens::UseOutcome;
+
+use aws_lc_rs::hmac;
+use base64::Engine as _;
+use commit::GroupCommit;
+use engine::SledEngine;
+use serde_json::Value;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The on-disk layout version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Separates a mount path from a name in keys; it never appears in either.
+const SEP: char = '\u{1f}';
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The database directory (created 0700 if missing).
+    pub path: PathBuf,
+    /// `storage.sled.fsync`: `fdatasync` the data file after every flush. sled's flush uses
+    /// `sync_file_range`, which survives a process crash but not necessarily a power loss.
+    pub fsync: bool,
+}
+
+impl Options {
+    pub fn new(path: impl Into<PathBuf>) -> Options {
+        Options { path: path.into(), fsync: false }
+    }
+}
+
+/// The typed store.
+#[derive(Debug)]
+pub struct Store {
+    engine: Box<dyn Engine>,
+    commit: GroupCommit,
+    hasher: hmac::Key,
+    path: PathBuf,
+    /// Serialises read-modify-write of one token (renew, revoke) inside this process.
+    stripes: Vec<Mutex<()>>,
+}
+
+impl Store {
+    /// Opens (or creates) the database at `options.path`.
+    pub fn open(options: &Options) -> Result<Store, StoreError> {
+        let path = options.path.clone();
+        let io = |source| StoreError::Io { path: path.clone(), source };
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&path).map_err(io)?;
+        // sled can read a damaged data file as an empty database; an existing file must hold our schema.
+        let existed = std::fs::metadata(path.join("db")).is_ok_and(|meta| meta.len() > 0);
+        let db = match open_sled(&path) {
+            Ok(Ok(db)) => db,
+            Ok(Err(sled::Error::Corruption { at, .. })) => {
+                return Err(StoreError::Corrupt { path, detail: format!("sled reports corruption at {at:?}") })
+            }
+            Ok(Err(sled::Error::Io(source))) if is_lock_error(&source) => return Err(StoreError::Locked { path }),
+            Ok(Err(sled::Error::Io(source))) => return Err(StoreError::Io { path, source }),
+            Ok(Err(other)) => return Err(StoreError::Corrupt { path, detail: other.to_string() }),
+            Err(panic) => {
+                let detail = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "sled panicked while opening".into());
+                return Err(StoreError::Corrupt { path, detail });
+            }
+        };
+        restrict_permissions(&path)?;
+        let engine: Box<dyn Engine> = Box::new(SledEngine { db });
+        let fsync = options.fsync.then(|| path.join("db"));
+        let commit = GroupCommit::new(fsync);
+        let salt = prepare_meta(engine.as_ref(), &commit, &path, existed)?;
+        let hasher = hmac::Key::new(hmac::HMAC_SHA256, &salt);
+        let stripes = (0..64).map(|_| Mutex::new(())).collect();
+        Ok(Store { engine, commit, hasher, path, stripes })
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes performed so far (group commit makes this far fewer than writes).
+    pub fn flush_count(&self) -> u64 {
+        self.commit.flushes()
+    }
+
+    /// Applies `batch` and returns once it is durable.
+    fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        self.engine.apply(batch)?;
+        self.commit.commit(self.engine.as_ref())
+    }
+
+    fn get_record<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        match self.engine.get(key.as_bytes())? {
+            None => Ok(None),
+            Some(bytes) => records::decode(key.as_bytes(), &bytes).map(Some),
+        }
+    }
+
+    fn put_record<T: serde::Serialize>(&self, key: &str, record: &T) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        batch.put(key, records::encode(record));
+        self.write(batch)
+    }
+
+    fn delete_key(&self, key: &str) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        batch.delete(key);
+        self.write(batch)
+    }
+
+    fn list_records<T: serde::de::DeserializeOwned>(&self, prefix: &str) -> Result<Vec<(String, T)>, StoreError> {
+        self.engine
+            .scan_prefix(prefix.as_bytes(), usize::MAX)?
+            .into_iter()
+            .map(|(key, value)| {
+                let record = records::decode(&key, &value)?;
+                Ok((String::from_utf8_lossy(&key[prefix.len()..]).into_owned(), record))
+            })
+            .collect()
+    }
+
+    // ---- meta ----
+
+    /// Whether `operator init` has run.
+    pub fn is_initialized(&self) -> Result<bool, StoreError> {
+        Ok(self.engine.get(b"meta/initialized")?.is_some())
+    }
+
+    /// Marks the store initialised; `false` if it already was (init runs once).
+    pub fn mark_initialized(&self) -> Result<bool, StoreError> {
+        match self.engine.compare_and_swap(b"meta/initialized", None, Some(b"true"))? {
+            Ok(()) => self.commit.commit(self.engine.as_ref()).map(|()| true),
+            Err(Conflict) => Ok(false),
+        }
+    }
+
+    /// The batch-token key ring, created with one key on first use.
+    pub fn key_ring(&self, now: i64) -> Result<KeyRing, StoreError> {
+        if let Some(ring) = self.get_record::<KeyRing>("meta/keyring")? {
+            return Ok(ring);
+        }
+        self.rotate_key_ring(now)
+    }
+
+    /// Adds a new newest key to the ring (old keys keep opening existing batch tokens).
+    pub fn rotate_key_ring(&self, now: i64) -> Result<KeyRing, StoreError> {
+        loop {
+            let current = self.engine.get(b"meta/keyring")?;
+            let mut ring: KeyRing = match &current {
+                Some(bytes) => records::decode(b"meta/keyring", bytes)?,
+                None => KeyRing::default(),
+            };
+            let id = ring.keys.iter().map(|k| k.id).max().map_or(1, |id| id + 1);
+            let secret = base64::engine::general_purpose::STANDARD.encode(random_bytes::<32>()?);
+            ring.keys.push(RingKey { id, created: now, secret });
+            let encoded = records::encode(&ring);
+            if self.engine.compare_and_swap(b"meta/keyring", current.as_deref(), Some(&encoded))?.is_ok() {
+                self.commit.commit(self.engine.as_ref())?;
+                return Ok(ring);
+            }
+        }
+    }
+
+    // ---- mounts, configs, roles, policies ----
+
+    pub fn put_mount(&self, mount: &Mount) -> Result<(), StoreError> {
+        self.put_record(&format!("mount/{}", mount.path), mount)
+    }
+
+    pub fn get_mount(&self, path: &str) -> Result<Option<Mount>, StoreError> {
+        self.get_record(&format!("mount/{path}"))
+    }
+
+    pub fn list_mounts(&self) -> Result<Vec<Mount>, StoreError> {
+        Ok(self.list_records::<Mount>("mount/")?.into_iter().map(|(_, mount)| mount).collect())
+    }
+
+    /// Removes a mount with its config and roles, and revokes every token it issued.
+    /// Returns the number of tokens revoked.
+    pub fn delete_mount(&self, path: &str) -> Result<usize, StoreError> {
+        let revoked = self.revoke_mount_tokens(path)?;
+        let mut batch = Batch::default();
+        batch.delete(format!("mount/{path}"));
+        batch.delete(format!("config/{path}"));
+        for (key, _) in self.engine.scan_prefix(format!("role/{path}{SEP}").as_bytes(), usize::MAX)? {
+            batch.delete(key);
+        }
+        self.write(batch)?;
+        Ok(revoked)
+    }
+
+    /// Stores a mount's auth config (the API's JSON shape) in place of the previous one.
+    pub fn put_config(&self, mount: &str, config: &Value) -> Result<(), StoreError> {
+        self.put_record(&format!("config/{mount}"), config)
+    }
+
+    pub fn get_config(&self, mount: &str) -> Result<Option<Value>, StoreError> {
+        self.get_record(&format!("config/{mount}"))
+    }
+
+    pub fn put_role(&self, mount: &str, name: &str, role: &Value) -> Result<(), StoreError> {
+        self.put_record(&format!("role/{mount}{SEP}{name}"), role)
+    }
+
+    pub fn get_role(&self, mount: &str, name: &str) -> Result<Option<Value>, StoreError> {
+        self.get_record(&format!("role/{mount}{SEP}{name}"))
+    }
+
+    pub fn delete_role(&self, mount: &str, name: &str) -> Result<(), StoreError> {
+        self.delete_key(&format!("role/{mount}{SEP}{name}"))
+    }
+
+    /// Role names of a mount, sorted.
+    pub fn list_roles(&self, mount: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.list_records::<Value>(&format!("role/{mount}{SEP}"))?.into_iter().map(|(name, _)| name).collect())
+    }
+
+    pub fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
+        self.put_record(&format!("policy/{}", policy.name), policy)
+    }
+
+    pub fn get_policy(&self, name: &str) -> Result<Option<Policy>, StoreError> {
+        self.get_record(&format!("policy/{name}"))
+    }
+
+    pub fn delete_policy(&self, name: &str) -> Result<(), StoreError> {
+        self.delete_key(&format!("policy/{name}"))
+    }
+
+    /// Policy names, sorted.
+    pub fn list_policies(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.list_records::<Policy>("policy/")?.into_iter().map(|(name, _)| name).collect())
+    }
+
+    fn stripe(&self, token_key: &str) -> std::sync::MutexGuard<'_, ()> {
+        let index = token_key.bytes().next().map_or(0, |b| usize::from(b) % self.stripes.len());
+        // A poisoned stripe only means another writer panicked; the data is in the engine.
+        self.stripes[index].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Salted HMAC of a secret, hex: the only form in which tokens and accessors are stored.
+    fn hash(&self, secret: &str) -> String {
+        hex::encode(hmac::sign(&self.hasher, secret.as_bytes()).as_ref())
+    }
+}
+
+/// Opens sled, waiting up to 5 s for the file lock: sled releases it from a background thread
+/// shortly after the previous handle in this process was dropped.
+fn open_sled(path: &Path) -> std::thread::Result<sled::Result<sled::Db>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let config = sled::Config::new().path(path);
+        // sled reports some corruption by panicking while it recovers; the caller turns that into an error.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        match &opened {
+            Ok(Err(sled::Error::Io(error))) if is_lock_error(error) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => return opened,
+        }
+    }
+}
+
+fn is_lock_error(error: &std::io::Error) -> bool {
+    error.to_string().contains("could not acquire lock")
+}
+
+/// Checks the schema version, and creates the salt on first open.
+fn prepare_meta(engine: &dyn Engine, commit: &GroupCommit, path: &Path, existed: bool) -> Result<Vec<u8>, StoreError> {
+    match engine.get(b"meta/schema")? {
+        Some(bytes) => {
+            let found = std::str::from_utf8(&bytes).ok().and_then(|s| s.parse::<u32>().ok()).ok_or_else(|| {
+                StoreError::Corrupt { path: path.to_owned(), detail: "meta/schema is not a number".into() }
+            })?;
+            if found > SCHEMA_VERSION {
+                return Err(StoreError::UnsupportedSchema { path: path.to_owned(), found, supported: SCHEMA_VERSION });
+            }
+        }
+        None if !engine.is_empty() => {
+            return Err(StoreError::Corrupt { path: path.to_owned(), detail: "data without a schema version".into() })
+        }
+        None if existed => {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: "the data file exists but sled recovered no jwtgate schema from it".into(),
+            })
+        }
+        None => {
+            let mut batch = Batch::default();
+            batch.put("meta/schema", SCHEMA_VERSION.to_string());
+            batch.put("meta/salt", hex::encode(random_bytes::<32>()?));
+            engine.apply(batch)?;
+            commit.commit(engine)?;
+        }
+    }
+    let salt = engine.get(b"meta/salt")?.ok_or_else(|| StoreError::Corrupt {
+        path: path.to_owned(),
+        detail: "meta/salt is missing: token records cannot be found without it".into(),
+    })?;
+    hex::decode(&salt).map_err(|_| StoreError::Corrupt { path: path.to_owned(), detail: "meta/salt is not hex".into() })
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
+    let mut bytes = [0u8; N];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| StoreError::Engine("the system random generator failed".into()))?;
+    Ok(bytes)
+}
+
+/// 0700 on directories and 0600 on files below the database directory (CVE-2021-38553).
+fn restrict_permissions(path: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io { path: path.to_owned(), source };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        if entry.file_type().map_err(io)?.is_dir() {
+            restrict_permissions(&entry.path())?;
+        } else {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
+    }
+    Ok(())
+}

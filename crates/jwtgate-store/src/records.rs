@@ -1,0 +1,116 @@
+//! What is stored, and how records are versioned: every value is `{"v":N,"data":...}` and is
+//! upgraded to the current shape on read, so old databases keep opening.
+
+use crate::error::StoreError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The record version this build writes.
+pub const RECORD_VERSION: u32 = 1;
+
+/// An enabled auth method (`sys/auth/<path>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    /// Without the trailing slash, e.g. `jwt` or `jwt/cluster-a`.
+    pub path: String,
+    /// `jwt` or `kubernetes`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `auth_<type>_<8 hex>`.
+    pub accessor: String,
+    pub uuid: String,
+    pub description: String,
+    pub tune: Tune,
+}
+
+/// A mount's tuning (`sys/auth/<path>/tune`); 0 means the system value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tune {
+    pub default_lease_ttl: u64,
+    pub max_lease_ttl: u64,
+    /// `default-service`, `default-batch`, `service` or `batch`.
+    pub token_type: String,
+}
+
+/// An ACL policy in Vault's HCL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub name: String,
+    pub policy: String,
+}
+
+/// A service token. The token itself is never stored: records are keyed by its salted HMAC.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub accessor: String,
+    pub policies: Vec<String>,
+    pub meta: BTreeMap<String, String>,
+    pub display_name: String,
+    /// The request path that created it, e.g. `auth/jwt/login`.
+    pub path: String,
+    /// The auth mount that issued it (`""` for the token store); revoked with that mount.
+    pub mount: String,
+    pub role: String,
+    pub entity_id: String,
+    /// Unix seconds.
+    pub creation_time: i64,
+    pub creation_ttl: i64,
+    /// Absolute Unix seconds; `None` never expires (root tokens).
+    pub expire_time: Option<i64>,
+    pub explicit_max_ttl: i64,
+    pub period: i64,
+    /// Remaining uses: 0 unlimited, -1 spent (revocation in progress).
+    pub num_uses: i64,
+    pub renewable: bool,
+    pub orphan: bool,
+    pub bound_cidrs: Vec<String>,
+    pub last_renewal_time: Option<i64>,
+}
+
+/// Secrets that seal self-contained batch tokens; the newest key seals, every key opens.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRing {
+    pub keys: Vec<RingKey>,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RingKey {
+    pub id: u32,
+    pub created: i64,
+    /// 32 random bytes, base64.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for RingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingKey").field("id", &self.id).field("created", &self.created).finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a, T> {
+    v: u32,
+    data: &'a T,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeIn {
+    v: u32,
+    data: serde_json::Value,
+}
+
+pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+    serde_json::to_vec(&EnvelopeOut { v: RECORD_VERSION, data: record }).unwrap_or_default()
+}
+
+/// Decodes a record of any known version into the current shape.
+pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    let error = |detail: String| StoreError::Decode { key: String::from_utf8_lossy(key).into_owned(), detail };
+    let envelope: EnvelopeIn = serde_json::from_slice(bytes).map_err(|e| error(e.to_string()))?;
+    match envelope.v {
+        // Version 1 is the current shape; older shapes get an arm here that upgrades them.
+        1 => serde_json::from_value(envelope.data).map_err(|e| error(e.to_string())),
+        newer => Err(error(format!("record version {newer} is newer than this jwtgate supports ({RECORD_VERSION})"))),
+    }
+}

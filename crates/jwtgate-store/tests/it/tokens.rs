@@ -1,0 +1,137 @@
+//! Token operations: create, lookup by token and accessor, renew, revoke, use counts, mount
+//! revocation and the expiry sweep.
+
+use crate::*;
+use jwtgate_store::UseOutcome;
+use std::sync::Arc;
+
+#[test]
+fn token_lifecycle() {
+    let (_dir, store) = temp_store();
+    let token = "hvs.lifecycle";
+    store.create_token(token, &record("acc-1", 3600)).unwrap();
+    assert_eq!(store.lookup_token(token, NOW).unwrap().unwrap().accessor, "acc-1");
+    assert_eq!(store.lookup_accessor("acc-1", NOW).unwrap().unwrap().policies, vec!["default", "k8s-app"]);
+    assert_eq!(store.lookup_token("hvs.other", NOW).unwrap(), None);
+
+    // Expiry is checked on every lookup, whatever the sweeper has done.
+    assert!(store.lookup_token(token, NOW + 3599).unwrap().is_some());
+    assert_eq!(store.lookup_token(token, NOW + 3600).unwrap(), None);
+
+    // Renewal moves the expiry.
+    let renewed = store
+        .update_token(token, NOW + 100, |r| {
+            Ok::<_, ()>(TokenRecord { expire_time: Some(NOW + 7200), last_renewal_time: Some(NOW + 100), ..r.clone() })
+        })
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(renewed.expire_time, Some(NOW + 7200));
+    assert!(store.lookup_token(token, NOW + 5000).unwrap().is_some());
+    // An update that refuses leaves the record as it was.
+    let refused =
+        store.update_token(token, NOW + 100, |_| Err::<TokenRecord, _>("past the max TTL, cannot renew")).unwrap();
+    assert_eq!(refused, Some(Err("past the max TTL, cannot renew")));
+    assert_eq!(store.update_token("hvs.unknown", NOW, |r| Ok::<_, ()>(r.clone())).unwrap(), None);
+
+    assert!(store.revoke_token(token).unwrap());
+    assert!(!store.revoke_token(token).unwrap());
+    assert_eq!(store.lookup_token(token, NOW).unwrap(), None);
+    assert_eq!(store.lookup_accessor("acc-1", NOW).unwrap(), None);
+    assert_eq!(store.token_count().unwrap(), 0);
+}
+
+#[test]
+fn revoke_by_accessor() {
+    let (_dir, store) = temp_store();
+    store.create_token("hvs.a", &record("acc-a", 3600)).unwrap();
+    assert!(store.revoke_accessor("acc-a").unwrap());
+    assert!(!store.revoke_accessor("acc-a").unwrap());
+    assert_eq!(store.lookup_token("hvs.a", NOW).unwrap(), None);
+}
+
+#[test]
+fn tokens_without_expiry_never_expire() {
+    let (_dir, store) = temp_store();
+    store
+        .create_token(
+            "hvs.root",
+            &TokenRecord { expire_time: None, policies: vec!["root".into()], ..record("acc-root", 0) },
+        )
+        .unwrap();
+    assert!(store.lookup_token("hvs.root", i64::MAX - 1).unwrap().is_some());
+    assert_eq!(store.sweep_expired(i64::MAX - 1, 100).unwrap(), 0);
+}
+
+#[test]
+fn use_counts() {
+    let (_dir, store) = temp_store();
+    store.create_token("hvs.three", &TokenRecord { num_uses: 3, ..record("acc-3", 3600) }).unwrap();
+    let outcomes: Vec<UseOutcome> = (0..4).map(|_| store.use_token("hvs.three", NOW).unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        vec![UseOutcome::Remaining(2), UseOutcome::Remaining(1), UseOutcome::LastUse, UseOutcome::Refused]
+    );
+    assert_eq!(store.lookup_token("hvs.three", NOW).unwrap(), None);
+    store.create_token("hvs.unlimited", &record("acc-u", 3600)).unwrap();
+    assert_eq!(store.use_token("hvs.unlimited", NOW).unwrap(), UseOutcome::Unlimited);
+    assert_eq!(store.use_token("hvs.unknown", NOW).unwrap(), UseOutcome::Refused);
+    assert_eq!(store.use_token("hvs.unlimited", NOW + 3600).unwrap(), UseOutcome::Refused, "expired");
+}
+
+#[test]
+fn one_use_under_fifty_concurrent_uses_succeeds_once() {
+    for num_uses in [1, 5] {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        store.create_token("hvs.once", &TokenRecord { num_uses, ..record("acc-once", 3600) }).unwrap();
+        let barrier = Arc::new(std::sync::Barrier::new(50));
+        let threads: Vec<_> = (0..50)
+            .map(|_| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.use_token("hvs.once", NOW).unwrap()
+                })
+            })
+            .collect();
+        let outcomes: Vec<UseOutcome> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let allowed = outcomes.iter().filter(|o| !matches!(o, UseOutcome::Refused)).count();
+        assert_eq!(allowed, num_uses as usize, "{outcomes:?}");
+        assert_eq!(outcomes.iter().filter(|o| **o == UseOutcome::LastUse).count(), 1);
+        assert_eq!(store.lookup_token("hvs.once", NOW).unwrap(), None);
+    }
+}
+
+#[test]
+fn revoking_a_mount_revokes_only_its_tokens() {
+    let (_dir, store) = temp_store();
+    for i in 0..2500 {
+        store.create_token(&format!("hvs.jwt-{i}"), &record(&format!("a-jwt-{i}"), 3600)).unwrap();
+    }
+    store.create_token("hvs.k8s", &TokenRecord { mount: "kubernetes".into(), ..record("a-k8s", 3600) }).unwrap();
+    assert_eq!(store.revoke_mount_tokens("jwt").unwrap(), 2500);
+    assert_eq!(store.token_count().unwrap(), 1);
+    assert!(store.lookup_token("hvs.k8s", NOW).unwrap().is_some());
+    assert_eq!(store.lookup_accessor("a-jwt-7", NOW).unwrap(), None);
+}
+
+#[test]
+fn the_sweep_is_bounded_and_skips_renewed_tokens() {
+    let (_dir, store) = temp_store();
+    for i in 0..10 {
+        store.create_token(&format!("hvs.short-{i}"), &record(&format!("a-short-{i}"), 60)).unwrap();
+    }
+    store.create_token("hvs.long", &record("a-long", 86_400)).unwrap();
+    store.create_token("hvs.renewed", &record("a-renewed", 60)).unwrap();
+    store
+        .update_token("hvs.renewed", NOW, |r| Ok::<_, ()>(TokenRecord { expire_time: Some(NOW + 86_400), ..r.clone() }))
+        .unwrap();
+
+    assert_eq!(store.sweep_expired(NOW + 59, 100).unwrap(), 0, "nothing has expired yet");
+    assert_eq!(store.sweep_expired(NOW + 60, 4).unwrap(), 4, "bounded by the limit");
+    assert_eq!(store.sweep_expired(NOW + 60, 100).unwrap(), 6);
+    assert_eq!(store.sweep_expired(NOW + 60, 100).unwrap(), 0);
+    assert_eq!(store.token_count().unwrap(), 2);
+    assert!(store.lookup_token("hvs.renewed", NOW + 1000).unwrap().is_some());
+}
