@@ -65,8 +65,13 @@ impl Store {
         let path = options.path.clone();
         let io = |source| StoreError::Io { path: path.clone(), source };
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&path).map_err(io)?;
-        // sled can read a damaged data file as an empty database; an existing file must hold our schema.
-        let existed = std::fs::metadata(path.join("db")).is_ok_and(|meta| meta.len() > 0);
+        // sled can read a damaged data file as an empty database, so an existing data file must
+        // hold our schema, unless a marker says the very first open never finished.
+        let marker = path.join(".creating");
+        if !path.join("db").exists() {
+            std::fs::write(&marker, b"").map_err(io)?;
+        }
+        let existed = !marker.exists() && std::fs::metadata(path.join("db")).is_ok_and(|meta| meta.len() > 0);
         let db = match open_sled(&path) {
             Ok(Ok(db)) => db,
             Ok(Err(sled::Error::Corruption { at, .. })) => {
@@ -89,6 +94,9 @@ impl Store {
         let fsync = options.fsync.then(|| path.join("db"));
         let commit = GroupCommit::new(fsync);
         let salt = prepare_meta(engine.as_ref(), &commit, &path, existed)?;
+        if marker.exists() {
+            std::fs::remove_file(&marker).map_err(|source| StoreError::Io { path: marker.clone(), source })?;
+        }
         let hasher = hmac::Key::new(hmac::HMAC_SHA256, &salt);
         let stripes = (0..64).map(|_| Mutex::new(())).collect();
         Ok(Store { engine, commit, hasher, path, stripes })

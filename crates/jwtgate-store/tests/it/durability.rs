@@ -197,3 +197,16 @@ fn the_fsync_option_syncs_and_keeps_working() {
     }
     assert!(Store::open(&options).unwrap().lookup_token("hvs.synced", NOW).unwrap().is_some());
 }
+
+#[test]
+fn a_first_open_killed_before_the_schema_was_written_starts_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    // What a kill during the very first open leaves: sled's files, the marker, no schema.
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(path.join(".creating"), b"").unwrap();
+    drop(open_raw(&path));
+    let store = Store::open(&Options::new(&path)).unwrap();
+    assert!(!path.join(".creating").exists());
+    store.create_token("hvs.after", &record("acc-after", 60)).unwrap();
+}
