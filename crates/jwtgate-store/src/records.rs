@@ -41,31 +41,45 @@ pub struct Policy {
 }
 
 /// A service token. The token itself is never stored: records are keyed by its salted HMAC.
+/// Empty fields are left out on disk (every login writes one of these) and default on read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TokenRecord {
     pub accessor: String,
     pub policies: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub meta: BTreeMap<String, String>,
     pub display_name: String,
     /// The request path that created it, e.g. `auth/jwt/login`.
     pub path: String,
     /// The auth mount that issued it (`""` for the token store); revoked with that mount.
     pub mount: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub role: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub entity_id: String,
     /// Unix seconds.
     pub creation_time: i64,
     pub creation_ttl: i64,
     /// Absolute Unix seconds; `None` never expires (root tokens).
     pub expire_time: Option<i64>,
+    #[serde(skip_serializing_if = "is_zero")]
     pub explicit_max_ttl: i64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub period: i64,
     /// Remaining uses: 0 unlimited, -1 spent (revocation in progress).
+    #[serde(skip_serializing_if = "is_zero")]
     pub num_uses: i64,
     pub renewable: bool,
     pub orphan: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bound_cidrs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_renewal_time: Option<i64>,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
 }
 
 /// Secrets that seal self-contained batch tokens; the newest key seals, every key opens.
@@ -100,6 +114,14 @@ struct EnvelopeIn {
     data: serde_json::Value,
 }
 
+#[derive(Deserialize)]
+struct Current<T> {
+    data: T,
+}
+
+/// How every current-version record starts (`encode` writes `v` first).
+const CURRENT_PREFIX: &[u8] = b"{\"v\":1,\"data\":";
+
 pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
     serde_json::to_vec(&EnvelopeOut { v: RECORD_VERSION, data: record }).unwrap_or_default()
 }
@@ -107,6 +129,10 @@ pub(crate) fn encode<T: Serialize>(record: &T) -> Vec<u8> {
 /// Decodes a record of any known version into the current shape.
 pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
     let error = |detail: String| StoreError::Decode { key: String::from_utf8_lossy(key).into_owned(), detail };
+    // The hot path: a current record decodes in one pass.
+    if bytes.starts_with(CURRENT_PREFIX) {
+        return serde_json::from_slice::<Current<T>>(bytes).map(|c| c.data).map_err(|e| error(e.to_string()));
+    }
     let envelope: EnvelopeIn = serde_json::from_slice(bytes).map_err(|e| error(e.to_string()))?;
     match envelope.v {
         // Version 1 is the current shape; older shapes get an arm here that upgrades them.
