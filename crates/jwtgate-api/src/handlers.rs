@@ -1,0 +1,429 @@
+//! Handlers: decode, one call, encode. The dispatcher resolves the route, checks the token
+//! against the route's access, and hands over.
+
+use crate::error::ApiError;
+use crate::routes::{self, Access, Endpoint, Operation};
+use crate::state::AppState;
+use crate::wire::{self, Auth, Body, Envelope};
+use crate::{config, ids, login, role};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use jwtgate_store::{Mount, TokenRecord, Tune};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// Runs blocking store work off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    web::block(work).await.map_err(|e| ApiError::internal("run a blocking task", e))?
+}
+
+/// The client token from `X-Vault-Token` or `Authorization: Bearer`.
+fn client_token(request: &HttpRequest) -> Option<String> {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    header("X-Vault-Token")
+        .filter(|t| !t.is_empty())
+        .or_else(|| header("Authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim))
+        .map(str::to_owned)
+}
+
+/// The caller's token and its record, when it presented a live one.
+pub struct Caller {
+    pub token: String,
+    pub record: TokenRecord,
+}
+
+async fn authenticate(state: &Arc<AppState>, request: &HttpRequest) -> Result<Option<Caller>, ApiError> {
+    let Some(token) = client_token(request) else { return Ok(None) };
+    let (store, now, lookup) = (state.store.clone(), state.now(), token.clone());
+    let record = blocking(move || Ok(store.lookup_token(&lookup, now)?)).await?;
+    Ok(record.map(|record| Caller { token, record }))
+}
+
+/// `/v1/{path}`: every Vault path goes through here.
+pub async fn dispatch(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let state = state.into_inner();
+    let list_query = request.query_string().split('&').any(|kv| kv.eq_ignore_ascii_case("list=true"));
+    let operation =
+        Operation::from_method(request.method().as_str(), list_query).ok_or(ApiError::UnsupportedOperation)?;
+    let mounts = {
+        let store = state.store.clone();
+        blocking(move || Ok(store.list_mounts()?)).await?
+    };
+    let mount_paths: Vec<String> = mounts.iter().map(|m| m.path.clone()).collect();
+    let presented = client_token(&request).is_some();
+    let caller = authenticate(&state, &request).await?;
+    let endpoint = match routes::resolve(&path, &mount_paths) {
+        Ok(endpoint) => endpoint,
+        // Vault: an unknown path needs a token before it is admitted to be unknown.
+        Err(error) if caller.as_ref().is_some_and(|c| is_root(&c.record)) => return Err(error),
+        Err(_) if presented => return Err(ApiError::InvalidToken),
+        Err(_) => return Err(ApiError::PermissionDenied),
+    };
+    match endpoint.access() {
+        Access::Public => {}
+        Access::OwnToken if caller.is_some() => {}
+        Access::Root if caller.as_ref().is_some_and(|c| is_root(&c.record)) => {}
+        _ if presented && caller.is_none() => return Err(ApiError::InvalidToken),
+        _ => return Err(ApiError::PermissionDenied),
+    }
+    if !endpoint.operations().contains(&operation) {
+        return Err(ApiError::UnsupportedOperation);
+    }
+    let limit = if matches!(endpoint, Endpoint::Login(_)) { wire::LOGIN_BODY_LIMIT } else { wire::BODY_LIMIT };
+    let body = wire::read_body(payload, limit).await?;
+    let mount_of = |path: &str| mounts.iter().find(|m| m.path == path).cloned();
+    match endpoint {
+        Endpoint::Health => health(&state, &request, operation).await,
+        Endpoint::Init => init(&state, operation).await,
+        Endpoint::AuthList => Ok(wire::json(&auth_list(&mounts))),
+        Endpoint::AuthMount(path) => {
+            auth_mount(&state, operation, &path, mount_of(path.trim_end_matches('/')), &body).await
+        }
+        Endpoint::TokenLookupSelf => lookup_self(state.now(), caller),
+        Endpoint::TokenRenewSelf => renew_self(&state, caller, &body).await,
+        Endpoint::TokenRevokeSelf => revoke_self(&state, caller).await,
+        Endpoint::Login(mount) => {
+            let mount = mount_of(&mount).ok_or(ApiError::Internal)?;
+            let peer = request.peer_addr().map(|a| a.ip());
+            login::login(&state, &mount, &body, peer).await
+        }
+        Endpoint::Config(mount) => mount_config(&state, operation, &mount, &body).await,
+        Endpoint::Roles(mount) => list_roles(&state, &mount).await,
+        Endpoint::Role(mount, name) => {
+            role_endpoint(&state, operation, mount_of(&mount).ok_or(ApiError::Internal)?, &name, &body).await
+        }
+    }
+}
+
+pub fn is_root(record: &TokenRecord) -> bool {
+    record.policies.iter().any(|p| p == "root")
+}
+
+async fn health(state: &Arc<AppState>, request: &HttpRequest, operation: Operation) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let initialized = blocking(move || Ok(store.is_initialized()?)).await?;
+    let query: Vec<(&str, &str)> = request.query_string().split('&').filter_map(|kv| kv.split_once('=')).collect();
+    let code = |name: &str, default: u16| {
+        query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.parse::<u16>().ok())
+            .unwrap_or(default)
+    };
+    let status = if initialized { code("activecode", 200) } else { code("uninitcode", 501) };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    response.insert_header(("Cache-Control", "no-store")).insert_header(("Content-Type", "application/json"));
+    if operation == Operation::Head {
+        return Ok(response.finish());
+    }
+    let body = json!({
+        "initialized": initialized, "sealed": false, "standby": false, "performance_standby": false,
+        "replication_performance_mode": "disabled", "replication_dr_mode": "disabled",
+        "server_time_utc": state.now(), "version": concat!("jwtgate-", env!("CARGO_PKG_VERSION")),
+        "cluster_name": "jwtgate", "cluster_id": "00000000-0000-0000-0000-000000000000"
+    });
+    Ok(response.body(body.to_string()))
+}
+
+async fn init(state: &Arc<AppState>, operation: Operation) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    if operation == Operation::Read {
+        let initialized = blocking(move || Ok(store.is_initialized()?)).await?;
+        return Ok(wire::json(&json!({ "initialized": initialized })));
+    }
+    let now = state.now();
+    let root = blocking(move || initialize(&store, now, None)).await?;
+    match root {
+        Some(root_token) => Ok(wire::json(&json!({"keys": [], "keys_base64": [], "root_token": root_token}))),
+        None => Err(ApiError::BadRequest("Vault is already initialized".into())),
+    }
+}
+
+/// Marks the store initialised and issues the root token; `None` if it already was.
+pub fn initialize(
+    store: &jwtgate_store::Store,
+    now: i64,
+    root_token: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    if !store.mark_initialized()? {
+        return Ok(None);
+    }
+    let token = root_token.unwrap_or_else(ids::service_token);
+    let record = TokenRecord {
+        accessor: ids::accessor(),
+        policies: vec!["root".into()],
+        display_name: "root".into(),
+        path: "auth/token/root".into(),
+        creation_time: now,
+        expire_time: None,
+        orphan: true,
+        ..TokenRecord::default()
+    };
+    store.create_token(&token, &record)?;
+    Ok(Some(token))
+}
+
+fn mount_json(mount: &Mount) -> Value {
+    json!({
+        "type": mount.kind, "description": mount.description, "accessor": mount.accessor, "local": false,
+        "seal_wrap": false, "external_entropy_access": false, "options": null, "uuid": mount.uuid,
+        "plugin_version": "", "running_plugin_version": concat!("v", env!("CARGO_PKG_VERSION"), "+jwtgate"),
+        "running_sha256": "", "deprecation_status": "supported",
+        "config": {"default_lease_ttl": mount.tune.default_lease_ttl, "max_lease_ttl": mount.tune.max_lease_ttl,
+                   "force_no_cache": false, "token_type": mount.tune.token_type}
+    })
+}
+
+fn auth_list(mounts: &[Mount]) -> Value {
+    let mut map = Map::new();
+    let token_mount = Mount {
+        path: "token".into(),
+        kind: "token".into(),
+        accessor: "auth_token_00000000".into(),
+        uuid: "00000000-0000-0000-0000-000000000000".into(),
+        description: "token based credentials".into(),
+        tune: Tune { token_type: "default-service".into(), ..Tune::default() },
+    };
+    for mount in std::iter::once(&token_mount).chain(mounts) {
+        map.insert(format!("{}/", mount.path), mount_json(mount));
+    }
+    // Vault puts the map both at the top level and in `data`.
+    let mut body = serde_json::to_value(Envelope::data(Value::Object(map.clone()), "system")).unwrap_or_default();
+    if let Value::Object(envelope) = &mut body {
+        for (key, value) in map {
+            envelope.insert(key, value);
+        }
+    }
+    body
+}
+
+async fn auth_mount(
+    state: &Arc<AppState>,
+    operation: Operation,
+    path: &str,
+    existing: Option<Mount>,
+    body: &Body,
+) -> Result<HttpResponse, ApiError> {
+    let path = path.trim_matches('/').to_owned();
+    match operation {
+        Operation::Read => existing.map(|m| wire::json(&mount_json(&m))).ok_or(ApiError::NotFound),
+        Operation::Delete => {
+            let store = state.store.clone();
+            if existing.is_some() {
+                let mount = path.clone();
+                blocking(move || Ok(store.delete_mount(&mount)?)).await?;
+                state.set_validator(&path, None)?;
+            }
+            Ok(wire::no_content())
+        }
+        _ => {
+            let kind = match body.get("type") {
+                Some(Value::String(kind)) if !kind.is_empty() => kind.clone(),
+                _ => return Err(ApiError::BadRequest("backend type must be specified as a string".into())),
+            };
+            if kind != "jwt" {
+                return Err(ApiError::BadRequest(format!("plugin not found in the catalog: {kind}")));
+            }
+            if path.is_empty()
+                || path == "token"
+                || path
+                    .split('/')
+                    .any(|s| s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+            {
+                return Err(ApiError::BadRequest(format!("invalid mount path {path:?}")));
+            }
+            if existing.is_some() {
+                return Err(ApiError::BadRequest(format!("path is already in use at {path}/")));
+            }
+            let tune_body = crate::fields::object(body, "config")?.unwrap_or_default();
+            let ttl = |field: &str| -> Result<u64, ApiError> {
+                let seconds = crate::fields::duration(&tune_body, field)?.unwrap_or(0);
+                u64::try_from(seconds).map_err(|_| ApiError::BadRequest(format!("invalid {field}")))
+            };
+            let token_type = crate::fields::string(&tune_body, "token_type")?
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| "default-service".into());
+            if !["default-service", "default-batch", "service", "batch"].contains(&token_type.as_str()) {
+                return Err(ApiError::BadRequest(format!("invalid token type {token_type:?}")));
+            }
+            let mount = Mount {
+                path: path.clone(),
+                kind: kind.clone(),
+                accessor: format!("auth_{kind}_{}", ids::hex8()),
+                uuid: ids::uuid(),
+                description: crate::fields::string(body, "description")?.unwrap_or_default(),
+                tune: Tune {
+                    default_lease_ttl: ttl("default_lease_ttl")?,
+                    max_lease_ttl: ttl("max_lease_ttl")?,
+                    token_type,
+                },
+            };
+            let store = state.store.clone();
+            blocking(move || Ok(store.put_mount(&mount)?)).await?;
+            Ok(wire::no_content())
+        }
+    }
+}
+
+async fn mount_config(
+    state: &Arc<AppState>,
+    operation: Operation,
+    mount: &str,
+    body: &Body,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let key = mount.to_owned();
+    let existing = blocking(move || Ok(store.get_config(&key)?)).await?;
+    let existing = existing.and_then(|v| v.as_object().cloned());
+    if operation == Operation::Read {
+        let stored = existing.ok_or(ApiError::NotFound)?;
+        return Ok(wire::json(&Envelope::data(Value::Object(config::read(&stored)), "jwt")));
+    }
+    let stored = config::write(body, existing.as_ref())?;
+    let validator = if config::is_oidc_flow(&stored) {
+        None
+    } else {
+        let validator = jwtgate_verifier::Validator::new(&config::key_config(&stored), state.fetcher.clone())
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        // Vault contacts discovery and JWKS URLs at write time; so do we, with a helpful error.
+        validator.check_remote().await.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        Some(Arc::new(validator))
+    };
+    let (store, key, value) = (state.store.clone(), mount.to_owned(), Value::Object(stored));
+    blocking(move || Ok(store.put_config(&key, &value)?)).await?;
+    state.set_validator(mount, validator)?;
+    match wire::unknown_fields_warning(body, &config::KNOWN) {
+        Some(warning) => Ok(wire::json(&Envelope::data(Value::Null, "jwt").with_warnings(vec![warning]))),
+        None => Ok(wire::no_content()),
+    }
+}
+
+async fn list_roles(state: &Arc<AppState>, mount: &str) -> Result<HttpResponse, ApiError> {
+    let (store, key) = (state.store.clone(), mount.to_owned());
+    let roles = blocking(move || Ok(store.list_roles(&key)?)).await?;
+    if roles.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(wire::json(&Envelope::data(json!({ "keys": roles }), "jwt")))
+}
+
+async fn role_endpoint(
+    state: &Arc<AppState>,
+    operation: Operation,
+    mount: Mount,
+    name: &str,
+    body: &Body,
+) -> Result<HttpResponse, ApiError> {
+    let name = name.to_lowercase();
+    if !role::valid_name(&name) {
+        return Err(ApiError::BadRequest(format!(
+            "invalid role name {:?}",
+            name.chars().take(128).collect::<String>()
+        )));
+    }
+    let (store, mount_path, role_name) = (state.store.clone(), mount.path.clone(), name.clone());
+    let existing =
+        blocking(move || Ok(store.get_role(&mount_path, &role_name)?)).await?.and_then(|v| v.as_object().cloned());
+    let store = state.store.clone();
+    match operation {
+        Operation::Read => {
+            let stored = existing.ok_or(ApiError::NotFound)?;
+            Ok(wire::json(&Envelope::data(Value::Object(role::read(&stored)), "jwt")))
+        }
+        Operation::Delete => {
+            blocking(move || Ok(store.delete_role(&mount.path, &name)?)).await?;
+            Ok(wire::no_content())
+        }
+        _ => {
+            let mount_max =
+                if mount.tune.max_lease_ttl > 0 { mount.tune.max_lease_ttl as i64 } else { state.max_lease_ttl };
+            let (stored, mut warnings) = role::write(existing, body, mount_max)?;
+            warnings.extend(wire::unknown_fields_warning(body, &role::KNOWN));
+            let value = Value::Object(stored);
+            blocking(move || Ok(store.put_role(&mount.path, &name, &value)?)).await?;
+            if warnings.is_empty() {
+                Ok(wire::no_content())
+            } else {
+                Ok(wire::json(&Envelope::data(Value::Null, "jwt").with_warnings(warnings)))
+            }
+        }
+    }
+}
+
+fn lookup_self(now: i64, caller: Option<Caller>) -> Result<HttpResponse, ApiError> {
+    let Caller { token, record } = caller.ok_or(ApiError::PermissionDenied)?;
+    Ok(wire::json(&Envelope::data(lookup_data(&token, &record, now), "token")))
+}
+
+fn lookup_data(token: &str, record: &TokenRecord, now: i64) -> Value {
+    json!({
+        "accessor": record.accessor, "creation_time": record.creation_time, "creation_ttl": record.creation_ttl,
+        "display_name": record.display_name, "entity_id": record.entity_id,
+        "expire_time": record.expire_time.map(crate::time::rfc3339),
+        "explicit_max_ttl": record.explicit_max_ttl, "id": token,
+        "issue_time": crate::time::rfc3339(record.creation_time), "meta": record.meta, "num_uses": record.num_uses,
+        "orphan": record.orphan, "path": record.path, "policies": record.policies, "renewable": record.renewable,
+        "ttl": record.expire_time.map_or(0, |at| (at - now).max(0)), "type": "service",
+        "last_renewal_time": record.last_renewal_time, "period": (record.period > 0).then_some(record.period),
+    })
+}
+
+async fn renew_self(state: &Arc<AppState>, caller: Option<Caller>, body: &Body) -> Result<HttpResponse, ApiError> {
+    let Caller { token, record } = caller.ok_or(ApiError::PermissionDenied)?;
+    if !record.renewable {
+        return Err(ApiError::BadRequest("lease is not renewable".into()));
+    }
+    let increment = crate::fields::duration(body, "increment")?.unwrap_or(0);
+    let (store, mount_path, role_name) = (state.store.clone(), record.mount.clone(), record.role.clone());
+    let (role, mount) =
+        blocking(move || Ok((store.get_role(&mount_path, &role_name)?, store.get_mount(&mount_path)?))).await?;
+    let role = role.and_then(|v| v.as_object().cloned()).ok_or_else(|| {
+        ApiError::BadRequest(format!("failed to renew entry: role {} does not exist during renewal", record.role))
+    })?;
+    let now = state.now();
+    let limits = login::TtlLimits::new(state, mount.as_ref(), &role);
+    let (store, renewed_token) = (state.store.clone(), token.clone());
+    let updated = blocking(move || {
+        Ok(store.update_token(&renewed_token, now, |current| {
+            let (ttl, _) = limits.renewal_ttl(current, increment, now)?;
+            Ok::<_, ApiError>(TokenRecord {
+                expire_time: Some(now + ttl),
+                last_renewal_time: Some(now),
+                ..current.clone()
+            })
+        })?)
+    })
+    .await?;
+    let updated = updated.ok_or(ApiError::InvalidToken)??;
+    let ttl = updated.expire_time.map_or(0, |at| at - now);
+    let auth = Auth {
+        client_token: token,
+        accessor: updated.accessor.clone(),
+        policies: updated.policies.clone(),
+        token_policies: updated.policies.clone(),
+        metadata: updated.meta.iter().map(|(k, v)| (k.clone(), json!(v))).collect(),
+        lease_duration: ttl,
+        renewable: true,
+        entity_id: updated.entity_id.clone(),
+        token_type: "service".into(),
+        orphan: updated.orphan,
+        mfa_requirement: Value::Null,
+        num_uses: updated.num_uses,
+    };
+    Ok(wire::json(&Envelope::auth(auth, "token")))
+}
+
+async fn revoke_self(state: &Arc<AppState>, caller: Option<Caller>) -> Result<HttpResponse, ApiError> {
+    let Caller { token, .. } = caller.ok_or(ApiError::PermissionDenied)?;
+    let store = state.store.clone();
+    blocking(move || Ok(store.revoke_token(&token)?)).await?;
+    Ok(wire::no_content())
+}

@@ -1,0 +1,235 @@
+//! `auth/<mount>/login`: Vault's JWT login sequence (vault-jwt-auth.md §3.3) and token issue
+//! (§4). Every refusal is a 400 with Vault's text, or 403 for bound CIDRs; never a 5xx.
+
+use crate::error::ApiError;
+use crate::handlers::blocking;
+use crate::state::AppState;
+use crate::wire::{self, Auth, Body, Envelope};
+use crate::{config, ids, role};
+use actix_web::HttpResponse;
+use jwtgate_store::{Mount, TokenRecord};
+use serde_json::{json, Map, Value};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+const KNOWN: [&str; 3] = ["role", "jwt", "distributed_claim_access_token"];
+
+pub async fn login(
+    state: &Arc<AppState>,
+    mount: &Mount,
+    body: &Body,
+    peer: Option<IpAddr>,
+) -> Result<HttpResponse, ApiError> {
+    let bad = |text: String| ApiError::BadRequest(text);
+    let (store, path) = (state.store.clone(), mount.path.clone());
+    let stored_config = blocking(move || Ok(store.get_config(&path)?)).await?;
+    let stored_config =
+        stored_config.and_then(|c| c.as_object().cloned()).ok_or_else(|| bad("could not load configuration".into()))?;
+    let role_name = match body.get("role") {
+        Some(Value::String(name)) if !name.is_empty() => name.to_lowercase(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            stored_config.get("default_role").and_then(Value::as_str).unwrap_or_default().to_owned()
+        }
+        Some(_) => return Err(bad("error parsing JSON".into())),
+    };
+    if role_name.is_empty() {
+        return Err(bad("missing role".into()));
+    }
+    let (store, path, name) = (state.store.clone(), mount.path.clone(), role_name.clone());
+    let stored_role = blocking(move || Ok(store.get_role(&path, &name)?)).await?;
+    let shown: String = role_name.chars().take(128).collect();
+    let stored_role = stored_role
+        .and_then(|r| r.as_object().cloned())
+        .ok_or_else(|| bad(format!("role {shown:?} could not be found")))?;
+    if stored_role.get("role_type").and_then(Value::as_str) == Some("oidc") {
+        return Err(bad("role with oidc role_type is not allowed".into()));
+    }
+    let jwt = match body.get("jwt") {
+        Some(Value::String(jwt)) if !jwt.trim().is_empty() => jwt.clone(),
+        Some(Value::String(_)) | None | Some(Value::Null) => return Err(bad("missing token".into())),
+        Some(_) => return Err(bad("error parsing JSON".into())),
+    };
+    let cidrs: Vec<&str> = stored_role
+        .get("token_bound_cidrs")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !cidrs.is_empty() {
+        let allowed =
+            peer.is_some_and(|ip| cidrs.iter().filter_map(|c| crate::cidr::Cidr::parse(c)).any(|c| c.contains(ip)));
+        if !allowed {
+            return Err(ApiError::PermissionDenied);
+        }
+    }
+    if config::is_oidc_flow(&stored_config) {
+        return Err(bad("error configuring token validator: unsupported config type".into()));
+    }
+    let validator = match state.validator(&mount.path) {
+        Some(validator) => validator,
+        None => {
+            // First login after a restart: build the validator from the stored config once.
+            let validator =
+                jwtgate_verifier::Validator::new(&config::key_config(&stored_config), state.fetcher.clone())
+                    .map_err(|e| bad(format!("error configuring token validator: {e}")))?;
+            let validator = Arc::new(validator);
+            state.set_validator(&mount.path, Some(validator.clone()))?;
+            validator
+        }
+    };
+    let policy = role::claim_policy(&stored_role);
+    let identity = validator.validate(&jwt, &policy, (state.clock)()).await.map_err(|e| {
+        tracing::info!(mount = %mount.path, role = %shown, reason = %e, "login refused");
+        bad(e.to_string())
+    })?;
+
+    let now = state.now();
+    let limits = TtlLimits::new(state, Some(mount), &stored_role);
+    let (ttl, mut warnings) = limits.initial_ttl();
+    let mut policies =
+        role::normalise_policies(&strings(&stored_role, "token_policies")).map_err(|e| bad(e.to_string()))?;
+    if stored_role.get("token_no_default_policy") != Some(&Value::Bool(true))
+        && !policies.iter().any(|p| p == "default")
+    {
+        policies.push("default".into());
+        policies.sort();
+    }
+    let mut metadata = Map::new();
+    let mut meta = std::collections::BTreeMap::new();
+    for (key, value) in identity.metadata.iter().cloned().chain([("role".to_owned(), role_name.clone())]) {
+        metadata.insert(key.clone(), json!(value));
+        meta.insert(key, value);
+    }
+    let token = ids::service_token();
+    let record = TokenRecord {
+        accessor: ids::accessor(),
+        policies: policies.clone(),
+        meta,
+        display_name: format!("{}-{}", mount.path.replace('/', "-"), identity.alias_name),
+        path: format!("auth/{}/login", mount.path),
+        mount: mount.path.clone(),
+        role: role_name,
+        entity_id: entity_id(&mount.accessor, &identity.alias_name),
+        creation_time: now,
+        creation_ttl: ttl,
+        expire_time: Some(now + ttl),
+        explicit_max_ttl: limits.explicit_max_ttl,
+        period: limits.period,
+        num_uses: stored_role.get("token_num_uses").and_then(Value::as_i64).unwrap_or(0),
+        renewable: true,
+        orphan: true,
+        bound_cidrs: cidrs.iter().map(|c| c.to_string()).collect(),
+        last_renewal_time: None,
+    };
+    let (store, issued, stored) = (state.store.clone(), token.clone(), record.clone());
+    blocking(move || Ok(store.create_token(&issued, &stored)?)).await?;
+    warnings.extend(wire::unknown_fields_warning(body, &KNOWN));
+    let auth = Auth {
+        client_token: token,
+        accessor: record.accessor,
+        policies: policies.clone(),
+        token_policies: policies,
+        metadata,
+        lease_duration: ttl,
+        renewable: true,
+        entity_id: record.entity_id,
+        token_type: "service".into(),
+        orphan: true,
+        mfa_requirement: Value::Null,
+        num_uses: record.num_uses,
+    };
+    Ok(wire::json(&Envelope::auth(auth, "").with_warnings(warnings)))
+}
+
+fn strings(map: &Map<String, Value>, field: &str) -> Vec<String> {
+    map.get(field)
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// A stable identity id per (mount, alias), in UUID form, standing in for Vault's entity.
+fn entity_id(mount_accessor: &str, alias: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, format!("{mount_accessor}\0{alias}").as_bytes());
+    let h = hex::encode(&digest.as_ref()[..16]);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// Vault's TTL arithmetic (`CalculateTTL`): role values, mount tune, system limits.
+#[derive(Debug, Clone, Copy)]
+pub struct TtlLimits {
+    default_ttl: i64,
+    /// The effective maximum TTL (0 never happens: the system maximum always applies).
+    max_ttl: i64,
+    pub explicit_max_ttl: i64,
+    pub period: i64,
+}
+
+impl TtlLimits {
+    pub fn new(state: &AppState, mount: Option<&Mount>, role: &Map<String, Value>) -> TtlLimits {
+        let number = |field: &str| role.get(field).and_then(Value::as_i64).unwrap_or(0);
+        let tune = |value: u64, system: i64| if value > 0 { value as i64 } else { system };
+        let mount_default =
+            mount.map_or(state.default_lease_ttl, |m| tune(m.tune.default_lease_ttl, state.default_lease_ttl));
+        let mount_max = mount.map_or(state.max_lease_ttl, |m| tune(m.tune.max_lease_ttl, state.max_lease_ttl));
+        let mut max_ttl = mount_max;
+        for limit in [number("token_max_ttl"), number("token_explicit_max_ttl")] {
+            if limit > 0 {
+                max_ttl = max_ttl.min(limit);
+            }
+        }
+        let default_ttl = if number("token_ttl") > 0 { number("token_ttl") } else { mount_default };
+        TtlLimits {
+            default_ttl,
+            max_ttl,
+            explicit_max_ttl: number("token_explicit_max_ttl"),
+            period: number("token_period"),
+        }
+    }
+
+    /// The TTL of a new token and the capping warnings.
+    pub fn initial_ttl(&self) -> (i64, Vec<String>) {
+        let go = role::go_duration;
+        if self.period > 0 {
+            if self.period > self.max_ttl {
+                let warning = format!(
+                    "period of \"{}\" exceeded the effective max_ttl of \"{}\"; period value is capped accordingly",
+                    go(self.period),
+                    go(self.max_ttl)
+                );
+                return (self.max_ttl, vec![warning]);
+            }
+            return (self.period, Vec::new());
+        }
+        if self.default_ttl > self.max_ttl {
+            let warning = format!(
+                "TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped accordingly",
+                go(self.default_ttl),
+                go(self.max_ttl)
+            );
+            return (self.max_ttl, vec![warning]);
+        }
+        (self.default_ttl, Vec::new())
+    }
+
+    /// The TTL after a renewal at `now`: increment, else the role's TTL (period for periodic
+    /// tokens), never past creation + max TTL (except periodic tokens without an explicit max).
+    pub fn renewal_ttl(&self, record: &TokenRecord, increment: i64, now: i64) -> Result<(i64, Vec<String>), ApiError> {
+        let wanted = if self.period > 0 {
+            self.period
+        } else if increment > 0 {
+            increment
+        } else {
+            self.default_ttl
+        };
+        let hard_limit = if self.period > 0 && self.explicit_max_ttl == 0 {
+            None
+        } else {
+            Some(record.creation_time + self.max_ttl)
+        };
+        match hard_limit {
+            Some(limit) if now >= limit => Err(ApiError::BadRequest("past the max TTL, cannot renew".into())),
+            Some(limit) => Ok((wanted.min(limit - now), Vec::new())),
+            None => Ok((wanted, Vec::new())),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Vault's path-based routing as one explicit table: every request path resolves to an
+//! [`Endpoint`], and every endpoint names the access it needs. Nothing is served without a
+//! resolution, so no route can escape the access check (a test walks the table).
+
+use crate::error::ApiError;
+
+/// What a request may need from its client token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token (login, health, init).
+    Public,
+    /// Any live token, acting on itself (Vault's `default` policy).
+    OwnToken,
+    /// A `root` token. Full HCL ACL policies are not enforced yet: every administrative
+    /// endpoint requires root, which is stricter than Vault, never looser.
+    Root,
+}
+
+/// The operation, from the HTTP method (PUT and POST alike; `LIST` or `GET ?list=true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Read,
+    Write,
+    Delete,
+    List,
+    Head,
+}
+
+impl Operation {
+    pub fn from_method(method: &str, list_query: bool) -> Option<Operation> {
+        Some(match method {
+            "GET" if list_query => Operation::List,
+            "GET" => Operation::Read,
+            "PUT" | "POST" => Operation::Write,
+            "DELETE" => Operation::Delete,
+            "LIST" => Operation::List,
+            "HEAD" => Operation::Head,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Health,
+    Init,
+    AuthList,
+    AuthMount(String),
+    TokenLookupSelf,
+    TokenRenewSelf,
+    TokenRevokeSelf,
+    Login(String),
+    Config(String),
+    Roles(String),
+    Role(String, String),
+}
+
+impl Endpoint {
+    pub fn access(&self) -> Access {
+        match self {
+            Endpoint::Health | Endpoint::Init | Endpoint::Login(_) => Access::Public,
+            Endpoint::TokenLookupSelf | Endpoint::TokenRenewSelf | Endpoint::TokenRevokeSelf => Access::OwnToken,
+            Endpoint::AuthList
+            | Endpoint::AuthMount(_)
+            | Endpoint::Config(_)
+            | Endpoint::Roles(_)
+            | Endpoint::Role(..) => Access::Root,
+        }
+    }
+
+    /// The operations this endpoint serves.
+    pub fn operations(&self) -> &'static [Operation] {
+        use Operation::*;
+        match self {
+            Endpoint::Health => &[Read, Head],
+            Endpoint::Init => &[Read, Write],
+            Endpoint::AuthList => &[Read],
+            Endpoint::AuthMount(_) => &[Read, Write, Delete],
+            Endpoint::TokenLookupSelf => &[Read, Write],
+            Endpoint::TokenRenewSelf | Endpoint::TokenRevokeSelf | Endpoint::Login(_) => &[Write],
+            Endpoint::Config(_) => &[Read, Write],
+            Endpoint::Roles(_) => &[List],
+            Endpoint::Role(..) => &[Read, Write, Delete],
+        }
+    }
+}
+
+/// Resolves `path` (after `/v1/`) given the enabled auth mounts (paths without slashes at the ends).
+pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, ApiError> {
+    let path = path.trim_end_matches('/');
+    let no_handler = || ApiError::NoHandler(path.to_owned());
+    match path {
+        "sys/health" => return Ok(Endpoint::Health),
+        "sys/init" => return Ok(Endpoint::Init),
+        "sys/auth" => return Ok(Endpoint::AuthList),
+        "auth/token/lookup-self" => return Ok(Endpoint::TokenLookupSelf),
+        "auth/token/renew-self" => return Ok(Endpoint::TokenRenewSelf),
+        "auth/token/revoke-self" => return Ok(Endpoint::TokenRevokeSelf),
+        _ => {}
+    }
+    if let Some(mount) = path.strip_prefix("sys/auth/") {
+        return Ok(Endpoint::AuthMount(mount.to_owned()));
+    }
+    let rest = path.strip_prefix("auth/").ok_or_else(no_handler)?;
+    // The longest enabled mount that prefixes the path owns it.
+    let mount = mounts
+        .iter()
+        .filter(|m| rest.strip_prefix(m.as_str()).is_some_and(|tail| tail.starts_with('/')))
+        .max_by_key(|m| m.len())
+        .ok_or_else(no_handler)?;
+    let tail = &rest[mount.len() + 1..];
+    match tail.split_once('/') {
+        None if tail == "login" => Ok(Endpoint::Login(mount.clone())),
+        None if tail == "config" => Ok(Endpoint::Config(mount.clone())),
+        None if tail == "role" => Ok(Endpoint::Roles(mount.clone())),
+        Some(("role", name)) if !name.is_empty() => Ok(Endpoint::Role(mount.clone(), name.to_owned())),
+        _ => Err(no_handler()),
+    }
+}

@@ -1,0 +1,55 @@
+//! Shared server state: the store, per-mount validators, the clock, system TTLs.
+
+use crate::error::ApiError;
+use jwtgate_store::Store;
+use jwtgate_verifier::{Fetch, Validator};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+/// Reads the clock; the server passes the real one, tests a fixed one.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Vault's system default and maximum lease TTL: 768h.
+pub const SYSTEM_TTL: i64 = 768 * 3600;
+
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub fetcher: Arc<dyn Fetch>,
+    pub clock: Clock,
+    pub default_lease_ttl: i64,
+    pub max_lease_ttl: i64,
+    /// One validator per mount, swapped whole when its config is written.
+    validators: RwLock<HashMap<String, Arc<Validator>>>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<Store>, fetcher: Arc<dyn Fetch>, clock: Clock) -> AppState {
+        AppState {
+            store,
+            fetcher,
+            clock,
+            default_lease_ttl: SYSTEM_TTL,
+            max_lease_ttl: SYSTEM_TTL,
+            validators: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Unix seconds now.
+    pub fn now(&self) -> i64 {
+        (self.clock)().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    }
+
+    pub fn validator(&self, mount: &str) -> Option<Arc<Validator>> {
+        self.validators.read().ok()?.get(mount).cloned()
+    }
+
+    pub fn set_validator(&self, mount: &str, validator: Option<Arc<Validator>>) -> Result<(), ApiError> {
+        let mut validators = self.validators.write().map_err(|_| ApiError::Internal)?;
+        match validator {
+            Some(validator) => validators.insert(mount.to_owned(), validator),
+            None => validators.remove(mount),
+        };
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+//! The `jwtgate` binary: `jwtgate server [--dev]`. Reads the command line, the clock and the
+//! environment, installs logging, and wires the store, the verifier's fetcher and the API.
+
+mod clock;
+
+use actix_web::{web, App, HttpServer};
+use jwtgate_api::AppState;
+use jwtgate_store::{Options, Store};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+const USAGE: &str = "\
+usage: jwtgate server [--dev] [--dev-root-token-id ID] [--dev-listen-address ADDR] [--data-dir DIR] [--listen-address ADDR]
+
+  jwtgate server            listen on 127.0.0.1:8200, keep state in ./jwtgate-data, wait for `operator init`
+  jwtgate server --dev      in-memory-like dev server: a temporary store, already initialised,
+                            plain HTTP, prints the address and the root token
+
+Examples (the Vault CLI works against it with VAULT_ADDR set):
+  jwtgate server --dev --dev-root-token-id root
+  vault auth enable jwt
+  vault write auth/jwt/config oidc_discovery_url=https://kubernetes.default.svc.cluster.local oidc_discovery_ca_pem=@ca.crt
+  vault write auth/jwt/role/my-role role_type=jwt bound_audiences=vault user_claim=sub \\
+      bound_subject=system:serviceaccount:default:default policies=default ttl=1h
+  vault write auth/jwt/login role=my-role jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token
+";
+
+struct ServerArgs {
+    dev: bool,
+    root_token: Option<String>,
+    listen: String,
+    data_dir: String,
+}
+
+fn parse_server_args(args: &[String]) -> Result<ServerArgs, String> {
+    let mut parsed =
+        ServerArgs { dev: false, root_token: None, listen: "127.0.0.1:8200".into(), data_dir: "./jwtgate-data".into() };
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let arg = arg.trim_start_matches('-');
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None => (arg, None),
+        };
+        let mut value =
+            || inline.clone().or_else(|| iter.next().cloned()).ok_or_else(|| format!("--{name} needs a value"));
+        match name {
+            "dev" => parsed.dev = true,
+            "dev-root-token-id" => parsed.root_token = Some(value()?),
+            "dev-listen-address" | "listen-address" => parsed.listen = value()?,
+            "data-dir" => parsed.data_dir = value()?,
+            other => return Err(format!("unknown flag --{other}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("server") => match parse_server_args(&args[1..]) {
+            Ok(server_args) => match run_server(server_args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("jwtgate: {error}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(error) => {
+                eprintln!("jwtgate: {error}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("JWTGATE_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+#[actix_web::main]
+async fn run_server(args: ServerArgs) -> Result<(), String> {
+    init_logging();
+    // In dev mode the store lives in a temporary directory removed at exit.
+    let temporary =
+        if args.dev { Some(tempfile::tempdir().map_err(|e| format!("create a temporary store: {e}"))?) } else { None };
+    let data_dir = temporary.as_ref().map_or_else(|| args.data_dir.clone().into(), |dir| dir.path().join("data"));
+    let store = Arc::new(Store::open(&Options::new(&data_dir)).map_err(|e| e.to_string())?);
+    let clock: jwtgate_api::Clock = Arc::new(clock::now);
+    if args.dev {
+        let now = clock::unix_now();
+        let root = jwtgate_api::initialize(&store, now, args.root_token.clone()).map_err(|e| e.to_string())?;
+        let root = root.or(args.root_token).unwrap_or_default();
+        println!("WARNING! dev mode is enabled! In this mode, jwtgate keeps its state in a temporary");
+        println!("directory, listens on plain HTTP, and starts initialised with a root token.\n");
+        println!("You may need to set the following environment variables:\n");
+        println!("    $ export VAULT_ADDR='http://{}'\n", args.listen);
+        println!("Root Token: {root}\n");
+        println!("Development mode should NOT be used in production installations!");
+        tracing::warn!("dev mode: plain HTTP and a temporary store");
+    }
+    let fetcher: Arc<dyn jwtgate_verifier::Fetch> = Arc::new(jwtgate_verifier::HttpsFetcher::default());
+    let state = web::Data::new(AppState::new(store.clone(), fetcher, clock));
+    spawn_sweeper(store.clone());
+    tracing::info!(address = %args.listen, data_dir = %data_dir.display(), "jwtgate listening");
+    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(jwtgate_api::configure))
+        .bind(&args.listen)
+        .map_err(|e| format!("listen on {}: {e}", args.listen))?
+        .shutdown_timeout(10)
+        .run();
+    server.await.map_err(|e| format!("server failed: {e}"))?;
+    // In-flight requests have finished; every acknowledged write was flushed before its answer.
+    tracing::info!("jwtgate stopped");
+    drop(temporary);
+    Ok(())
+}
+
+/// Removes expired tokens in the background; lookups refuse them regardless.
+fn spawn_sweeper(store: Arc<Store>) {
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(Duration::from_secs(60));
+        loop {
+            interval.tick().await;
+            let store = store.clone();
+            let swept = web::block(move || store.sweep_expired(clock::unix_now(), 10_000)).await;
+            match swept {
+                Ok(Ok(0)) => {}
+                Ok(Ok(count)) => tracing::debug!(count, "swept expired tokens"),
+                Ok(Err(error)) => tracing::warn!(%error, "failed to sweep expired tokens"),
+                Err(error) => tracing::warn!(%error, "sweeper task failed"),
+            }
+        }
+    });
+}
