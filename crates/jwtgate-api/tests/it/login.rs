@@ -1,0 +1,196 @@
+//! Login: the seed's flow, Vault's error catalogue, token self-service, hostile requests.
+
+use crate::*;
+use actix_web::test::TestRequest;
+
+#[actix_web::test]
+async fn the_seed_flow() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    let reply = server
+        .call("PUT", "auth/jwt/login", None, Some(json!({"role": "my-role", "jwt": format!("{}\n", token())})))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.content_type, "application/json");
+    let auth = &reply.body["auth"];
+    assert_eq!(auth["policies"], json!(["default"]));
+    assert_eq!(auth["token_policies"], json!(["default"]));
+    assert_eq!(auth["metadata"], json!({"role": "my-role"}));
+    assert_eq!(
+        (auth["lease_duration"].clone(), auth["renewable"].clone(), auth["orphan"].clone()),
+        (json!(3600), json!(true), json!(true))
+    );
+    assert_eq!(auth["token_type"], "service");
+    assert_eq!(auth["accessor"].as_str().unwrap().len(), 24);
+    for key in
+        ["request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info", "warnings", "auth", "mount_type"]
+    {
+        assert!(reply.body.get(key).is_some(), "envelope key {key}");
+    }
+    let client = auth["client_token"].as_str().unwrap().to_owned();
+
+    let lookup = server.call("GET", "auth/token/lookup-self", Some(&client), None).await;
+    assert_eq!(lookup.status, 200);
+    let data = &lookup.body["data"];
+    assert_eq!(data["display_name"], format!("jwt-{SUBJECT}"));
+    assert_eq!(
+        (data["path"].clone(), data["ttl"].clone(), data["type"].clone()),
+        (json!("auth/jwt/login"), json!(3600), json!("service"))
+    );
+    assert_eq!(data["expire_time"], "2023-11-14T23:13:20Z");
+    assert_eq!(data["meta"], json!({"role": "my-role"}));
+
+    let renewed = server.call("PUT", "auth/token/renew-self", Some(&client), Some(json!({"increment": "30m"}))).await;
+    assert_eq!(renewed.status, 200, "{}", renewed.text);
+    assert_eq!(
+        (renewed.body["auth"]["lease_duration"].clone(), renewed.body["auth"]["client_token"].clone()),
+        (json!(1800), json!(client))
+    );
+
+    // Bearer works like X-Vault-Token.
+    let bearer = server
+        .raw(
+            TestRequest::get()
+                .uri("/v1/auth/token/lookup-self")
+                .insert_header(("Authorization", format!("Bearer {client}"))),
+        )
+        .await;
+    assert_eq!(bearer.status, 200);
+
+    assert_eq!(server.call("PUT", "auth/token/revoke-self", Some(&client), None).await.status, 204);
+    let after = server.call("GET", "auth/token/lookup-self", Some(&client), None).await;
+    assert_error(&after, 403, Some("permission denied"));
+    assert_eq!(after.body["errors"], json!(["permission denied", "invalid token"]));
+}
+
+#[actix_web::test]
+async fn the_seed_curl_line_and_form_bodies() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    // `curl --data '{"jwt": "...", "role": "my-role"}'` sends form encoding with a JSON body.
+    let curl = TestRequest::post()
+        .uri("/v1/auth/jwt/login")
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload(json!({"jwt": token(), "role": "my-role"}).to_string());
+    assert_eq!(server.raw(curl).await.status, 200);
+    let form = TestRequest::post()
+        .uri("/v1/auth/jwt/login")
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload(format!("role=my-role&jwt={}", token()));
+    assert_eq!(server.raw(form).await.status, 200);
+    let plain = TestRequest::post()
+        .uri("/v1/auth/jwt/login")
+        .insert_header(("Content-Type", "text/plain"))
+        .set_payload(json!({"jwt": token(), "role": "my-role"}).to_string());
+    assert_eq!(server.raw(plain).await.status, 200);
+}
+
+#[actix_web::test]
+async fn login_error_catalogue() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    let oidc_role = json!({"user_claim": "sub", "allowed_redirect_uris": "https://x/cb", "bound_audiences": "vault"});
+    assert_eq!(server.call("PUT", "auth/jwt/role/oidc-role", Some(ROOT), Some(oidc_role)).await.status, 204);
+    let no_aud_role = json!({"role_type": "jwt", "user_claim": "sub", "bound_subject": SUBJECT});
+    assert_eq!(server.call("PUT", "auth/jwt/role/no-aud", Some(ROOT), Some(no_aud_role)).await.status, 204);
+    let cidr_role =
+        json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault", "token_bound_cidrs": "10.0.0.0/8"});
+    assert_eq!(server.call("PUT", "auth/jwt/role/cidr", Some(ROOT), Some(cidr_role)).await.status, 204);
+    let expired = key().token(&{
+        let mut c = claims();
+        c["exp"] = json!(NOW - 61);
+        c
+    });
+    let other = TestKey::p256().token(&claims());
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (json!({"jwt": token()}), 400, "missing role"),
+        (json!({"role": "", "jwt": token()}), 400, "missing role"),
+        (json!({"role": "nope", "jwt": token()}), 400, "role \"nope\" could not be found"),
+        (json!({"role": "oidc-role", "jwt": token()}), 400, "role with oidc role_type is not allowed"),
+        (json!({"role": "my-role"}), 400, "missing token"),
+        (json!({"role": "my-role", "jwt": ""}), 400, "missing token"),
+        (json!({"role": "my-role", "jwt": 42}), 400, "error parsing JSON"),
+        (json!({"role": "my-role", "jwt": expired}), 400, "error validating token: invalid expiration time (exp) claim: token is expired"),
+        (json!({"role": "my-role", "jwt": other}), 400, "error validating token: error verifying token signature: no known key successfully validated the token signature"),
+        (json!({"role": "no-aud", "jwt": token()}), 400, "audience claim found in JWT but no audiences bound to the role"),
+        (json!({"role": "cidr", "jwt": token()}), 403, "permission denied"),
+        (json!({"role": "my-role", "jwt": "a.b"}), 400, "error validating token: error verifying token signature: malformed token: compact JWS format must have three parts"),
+    ];
+    for (body, status, message) in cases {
+        let reply = server.call("PUT", "auth/jwt/login", None, Some(body.clone())).await;
+        assert_error(&reply, status, Some(message));
+        assert!(!reply.text.contains("eyJ"), "a response echoed a JWT: {}", reply.text);
+    }
+    // Unknown fields are ignored with Vault's warning; mass assignment changes nothing.
+    let reply = server
+        .call(
+            "PUT",
+            "auth/jwt/login",
+            None,
+            Some(json!({"role": "my-role", "jwt": token(), "policies": ["root"], "ttl": "9999h"})),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["warnings"], json!(["Endpoint ignored these unrecognized parameters: [policies ttl]"]));
+    assert_eq!(
+        (reply.body["auth"]["policies"].clone(), reply.body["auth"]["lease_duration"].clone()),
+        (json!(["default"]), json!(3600))
+    );
+    // A stale token on a login request is ignored.
+    let stale =
+        server.call("PUT", "auth/jwt/login", Some("jgs.stale"), Some(json!({"role": "my-role", "jwt": token()}))).await;
+    assert_eq!(stale.status, 200);
+}
+
+#[actix_web::test]
+async fn every_login_gets_a_distinct_token() {
+    let server = Server::new().with_jwt_mount("jwt/cluster-a").await;
+    let mut tokens = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        assert!(tokens.insert(server.login("jwt/cluster-a").await));
+    }
+}
+
+#[actix_web::test]
+async fn body_limits_answer_413_with_and_without_length() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    let big = json!({"role": "my-role", "jwt": "a".repeat(70_000)}).to_string();
+    let with_length = TestRequest::post().uri("/v1/auth/jwt/login").set_payload(big.clone());
+    assert_error(&server.raw(with_length).await, 413, Some("request body too large"));
+    let huge = json!({"policy": "x".repeat(1_100_000)}).to_string();
+    let admin = TestRequest::put().uri("/v1/auth/jwt/role/r").insert_header(("X-Vault-Token", ROOT)).set_payload(huge);
+    assert_error(&server.raw(admin).await, 413, Some("request body too large"));
+}
+
+#[actix_web::test]
+async fn malformed_bodies_are_400() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    for payload in ["{", "[1,2]", "{\"role\":\"my-role\"} trailing", "\"string\""] {
+        let request = TestRequest::post()
+            .uri("/v1/auth/jwt/login")
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(payload);
+        assert_error(&server.raw(request).await, 400, Some("error parsing JSON"));
+    }
+}
+
+#[actix_web::test]
+async fn ttl_capping_and_renewal_limits() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    let role = json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault", "token_ttl": "2h", "token_explicit_max_ttl": "1h"});
+    assert_eq!(server.call("PUT", "auth/jwt/role/capped", Some(ROOT), Some(role)).await.status, 204);
+    let reply = server.call("PUT", "auth/jwt/login", None, Some(json!({"role": "capped", "jwt": token()}))).await;
+    assert_eq!(reply.body["auth"]["lease_duration"], 3600);
+    assert_eq!(
+        reply.body["warnings"],
+        json!(["TTL of \"2h0m0s\" exceeded the effective max_ttl of \"1h0m0s\"; TTL value is capped accordingly"])
+    );
+    let client = reply.body["auth"]["client_token"].as_str().unwrap();
+    // Renewal never extends past creation + max TTL.
+    let renewed = server.call("PUT", "auth/token/renew-self", Some(client), Some(json!({"increment": 7200}))).await;
+    assert_eq!(renewed.body["auth"]["lease_duration"], 3600);
+    // A deleted role makes renewal fail.
+    assert_eq!(server.call("DELETE", "auth/jwt/role/capped", Some(ROOT), None).await.status, 204);
+    assert_error(
+        &server.call("PUT", "auth/token/renew-self", Some(client), None).await,
+        400,
+        Some("failed to renew entry: role capped does not exist during renewal"),
+    );
+}
