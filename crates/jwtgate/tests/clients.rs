@@ -15,7 +15,10 @@ fn clients_dir() -> PathBuf {
 fn available(name: &str, probe: &mut Command) -> bool {
     let ok = probe.output().is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{name} is not installed, and CI=true requires it (.ci/run installs it)");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is not installed, and CI=true requires it (.ci/run installs it)"
+        );
         eprintln!("SKIPPED: {name} is not installed here; `.ci/run` installs it (pip install -r e2e/clients/requirements.txt; npm ci in e2e/clients)");
     }
     ok
@@ -59,7 +62,10 @@ fn hvac() {
 fn node_vault() {
     let installed = clients_dir().join("node_modules/node-vault").exists();
     if available("node", Command::new("node").arg("--version")) {
-        assert!(installed || std::env::var("CI").as_deref() != Ok("true"), "e2e/clients/node_modules is missing; .ci/run runs npm ci there");
+        assert!(
+            installed || std::env::var("CI").as_deref() != Ok("true"),
+            "e2e/clients/node_modules is missing; .ci/run runs npm ci there"
+        );
         if installed {
             run_flow("node", &["node_vault_flow.js"]);
         } else {

@@ -93,4 +93,3 @@ pub fn kubernetes_token(key: &TestKey) -> String {
         "sub": "system:serviceaccount:default:default"
     }))
 }
-
