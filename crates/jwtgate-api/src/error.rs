@@ -12,6 +12,9 @@ pub enum ApiError {
     /// 403 `permission denied`.
     #[error("permission denied")]
     PermissionDenied,
+    /// 403 with a specific text (`bad token`).
+    #[error("{0}")]
+    Forbidden(String),
     /// 403 for an unknown, revoked or expired client token (Vault ≥ 1.15 wording).
     #[error("permission denied")]
     InvalidToken,
@@ -53,7 +56,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::PermissionDenied | ApiError::InvalidToken => StatusCode::FORBIDDEN,
+            ApiError::PermissionDenied | ApiError::InvalidToken | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::NoHandler(_) => StatusCode::NOT_FOUND,
             ApiError::UnsupportedOperation => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -4,8 +4,8 @@
 use crate::error::ApiError;
 use crate::routes::{self, Access, Endpoint, Operation};
 use crate::state::AppState;
-use crate::wire::{self, Auth, Body, Envelope};
-use crate::{config, ids, login, role};
+use crate::wire::{self, Body, Envelope};
+use crate::{config, ids, login, role, tokens};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use jwtgate_store::{Mount, TokenRecord, Tune};
@@ -34,11 +34,31 @@ pub struct Caller {
     pub record: TokenRecord,
 }
 
+/// Looks the presented token up and spends one use of it. `Ok(None)` when there is no live
+/// token, or when it is bound to networks the request does not come from.
 async fn authenticate(state: &Arc<AppState>, request: &HttpRequest) -> Result<Option<Caller>, ApiError> {
     let Some(token) = client_token(request) else { return Ok(None) };
     let (store, now, lookup) = (state.store.clone(), state.now(), token.clone());
-    let record = blocking(move || Ok(store.lookup_token(&lookup, now)?)).await?;
-    Ok(record.map(|record| Caller { token, record }))
+    let record = blocking(move || {
+        let Some(record) = store.lookup_token(&lookup, now)? else { return Ok(None) };
+        // Use-limited tokens spend a use per request; the last use revokes (exactly once).
+        if record.num_uses > 0 && store.use_token(&lookup, now)? == jwtgate_store::UseOutcome::Refused {
+            return Ok(None);
+        }
+        Ok(Some(record))
+    })
+    .await?;
+    let Some(record) = record else { return Ok(None) };
+    if !record.bound_cidrs.is_empty() {
+        let peer = request.peer_addr().map(|a| a.ip());
+        let allowed = peer.is_some_and(|ip| {
+            record.bound_cidrs.iter().filter_map(|c| crate::cidr::Cidr::parse(c)).any(|c| c.contains(ip))
+        });
+        if !allowed {
+            return Ok(None);
+        }
+    }
+    Ok(Some(Caller { token, record }))
 }
 
 /// `/v1/{path}`: every Vault path goes through here.
@@ -58,8 +78,14 @@ pub async fn dispatch(
     };
     let mount_paths: Vec<String> = mounts.iter().map(|m| m.path.clone()).collect();
     let presented = client_token(&request).is_some();
-    let caller = authenticate(&state, &request).await?;
-    let endpoint = match routes::resolve(&path, &mount_paths) {
+    let resolved = routes::resolve(&path, &mount_paths);
+    // Public endpoints never look at a token: a stale one on a login is ignored, and a
+    // use-limited one is not spent.
+    let caller = match &resolved {
+        Ok(endpoint) if endpoint.access() == Access::Public => None,
+        _ => authenticate(&state, &request).await?,
+    };
+    let endpoint = match resolved {
         Ok(endpoint) => endpoint,
         // Vault: an unknown path needs a token before it is admitted to be unknown.
         Err(error) if caller.as_ref().is_some_and(|c| is_root(&c.record)) => return Err(error),
@@ -86,9 +112,10 @@ pub async fn dispatch(
         Endpoint::AuthMount(path) => {
             auth_mount(&state, operation, &path, mount_of(path.trim_end_matches('/')), &body).await
         }
-        Endpoint::TokenLookupSelf => lookup_self(state.now(), caller),
-        Endpoint::TokenRenewSelf => renew_self(&state, caller, &body).await,
-        Endpoint::TokenRevokeSelf => revoke_self(&state, caller).await,
+        Endpoint::TokenLookupSelf => tokens::lookup_self(&state, caller),
+        Endpoint::TokenRenewSelf => tokens::renew_self(&state, caller, &body).await,
+        Endpoint::TokenRevokeSelf => tokens::revoke_self(&state, caller).await,
+        Endpoint::TokenAdmin(action) => tokens::admin(&state, action, caller, &body).await,
         Endpoint::Login(mount) => {
             let mount = mount_of(&mount).ok_or(ApiError::Internal)?;
             let peer = request.peer_addr().map(|a| a.ip());
@@ -356,74 +383,4 @@ async fn role_endpoint(
             }
         }
     }
-}
-
-fn lookup_self(now: i64, caller: Option<Caller>) -> Result<HttpResponse, ApiError> {
-    let Caller { token, record } = caller.ok_or(ApiError::PermissionDenied)?;
-    Ok(wire::json(&Envelope::data(lookup_data(&token, &record, now), "token")))
-}
-
-fn lookup_data(token: &str, record: &TokenRecord, now: i64) -> Value {
-    json!({
-        "accessor": record.accessor, "creation_time": record.creation_time, "creation_ttl": record.creation_ttl,
-        "display_name": record.display_name, "entity_id": record.entity_id,
-        "expire_time": record.expire_time.map(crate::time::rfc3339),
-        "explicit_max_ttl": record.explicit_max_ttl, "id": token,
-        "issue_time": crate::time::rfc3339(record.creation_time), "meta": record.meta, "num_uses": record.num_uses,
-        "orphan": record.orphan, "path": record.path, "policies": record.policies, "renewable": record.renewable,
-        "ttl": record.expire_time.map_or(0, |at| (at - now).max(0)), "type": "service",
-        "last_renewal_time": record.last_renewal_time, "period": (record.period > 0).then_some(record.period),
-    })
-}
-
-async fn renew_self(state: &Arc<AppState>, caller: Option<Caller>, body: &Body) -> Result<HttpResponse, ApiError> {
-    let Caller { token, record } = caller.ok_or(ApiError::PermissionDenied)?;
-    if !record.renewable {
-        return Err(ApiError::BadRequest("lease is not renewable".into()));
-    }
-    let increment = crate::fields::duration(body, "increment")?.unwrap_or(0);
-    let (store, mount_path, role_name) = (state.store.clone(), record.mount.clone(), record.role.clone());
-    let (role, mount) =
-        blocking(move || Ok((store.get_role(&mount_path, &role_name)?, store.get_mount(&mount_path)?))).await?;
-    let role = role.and_then(|v| v.as_object().cloned()).ok_or_else(|| {
-        ApiError::BadRequest(format!("failed to renew entry: role {} does not exist during renewal", record.role))
-    })?;
-    let now = state.now();
-    let limits = login::TtlLimits::new(state, mount.as_ref(), &role);
-    let (store, renewed_token) = (state.store.clone(), token.clone());
-    let updated = blocking(move || {
-        Ok(store.update_token(&renewed_token, now, |current| {
-            let (ttl, _) = limits.renewal_ttl(current, increment, now)?;
-            Ok::<_, ApiError>(TokenRecord {
-                expire_time: Some(now + ttl),
-                last_renewal_time: Some(now),
-                ..current.clone()
-            })
-        })?)
-    })
-    .await?;
-    let updated = updated.ok_or(ApiError::InvalidToken)??;
-    let ttl = updated.expire_time.map_or(0, |at| at - now);
-    let auth = Auth {
-        client_token: token,
-        accessor: updated.accessor.clone(),
-        policies: updated.policies.clone(),
-        token_policies: updated.policies.clone(),
-        metadata: updated.meta.iter().map(|(k, v)| (k.clone(), json!(v))).collect(),
-        lease_duration: ttl,
-        renewable: true,
-        entity_id: updated.entity_id.clone(),
-        token_type: "service".into(),
-        orphan: updated.orphan,
-        mfa_requirement: Value::Null,
-        num_uses: updated.num_uses,
-    };
-    Ok(wire::json(&Envelope::auth(auth, "token")))
-}
-
-async fn revoke_self(state: &Arc<AppState>, caller: Option<Caller>) -> Result<HttpResponse, ApiError> {
-    let Caller { token, .. } = caller.ok_or(ApiError::PermissionDenied)?;
-    let store = state.store.clone();
-    blocking(move || Ok(store.revoke_token(&token)?)).await?;
-    Ok(wire::no_content())
 }

@@ -12,11 +12,12 @@ mod role;
 mod routes;
 mod state;
 mod time;
+mod tokens;
 mod wire;
 
 pub use error::ApiError;
 pub use handlers::initialize;
-pub use routes::{resolve, Access, Endpoint, Operation};
+pub use routes::{resolve, Access, Endpoint, Operation, TokenAction, KINDS};
 pub use state::{AppState, Clock, SYSTEM_TTL};
 
 use actix_web::web;

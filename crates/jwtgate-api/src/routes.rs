@@ -49,19 +49,57 @@ pub enum Endpoint {
     TokenLookupSelf,
     TokenRenewSelf,
     TokenRevokeSelf,
+    /// `lookup`, `lookup-accessor`, `renew`, `renew-accessor`, `revoke`, `revoke-accessor`,
+    /// `create`, `create-orphan`: acting on other tokens.
+    TokenAdmin(TokenAction),
     Login(String),
     Config(String),
     Roles(String),
     Role(String, String),
 }
 
+/// Every endpoint kind. `Endpoint::kind` matches exhaustively, so a new endpoint cannot be
+/// added without naming it here, and the access test requires a sample of each.
+pub const KINDS: [&str; 12] = [
+    "health",
+    "init",
+    "auth-list",
+    "auth-mount",
+    "token-lookup-self",
+    "token-renew-self",
+    "token-revoke-self",
+    "token-admin",
+    "login",
+    "config",
+    "roles",
+    "role",
+];
+
 impl Endpoint {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Endpoint::Health => "health",
+            Endpoint::Init => "init",
+            Endpoint::AuthList => "auth-list",
+            Endpoint::AuthMount(_) => "auth-mount",
+            Endpoint::TokenLookupSelf => "token-lookup-self",
+            Endpoint::TokenRenewSelf => "token-renew-self",
+            Endpoint::TokenRevokeSelf => "token-revoke-self",
+            Endpoint::TokenAdmin(_) => "token-admin",
+            Endpoint::Login(_) => "login",
+            Endpoint::Config(_) => "config",
+            Endpoint::Roles(_) => "roles",
+            Endpoint::Role(..) => "role",
+        }
+    }
+
     pub fn access(&self) -> Access {
         match self {
             Endpoint::Health | Endpoint::Init | Endpoint::Login(_) => Access::Public,
             Endpoint::TokenLookupSelf | Endpoint::TokenRenewSelf | Endpoint::TokenRevokeSelf => Access::OwnToken,
             Endpoint::AuthList
             | Endpoint::AuthMount(_)
+            | Endpoint::TokenAdmin(_)
             | Endpoint::Config(_)
             | Endpoint::Roles(_)
             | Endpoint::Role(..) => Access::Root,
@@ -77,12 +115,27 @@ impl Endpoint {
             Endpoint::AuthList => &[Read],
             Endpoint::AuthMount(_) => &[Read, Write, Delete],
             Endpoint::TokenLookupSelf => &[Read, Write],
-            Endpoint::TokenRenewSelf | Endpoint::TokenRevokeSelf | Endpoint::Login(_) => &[Write],
+            Endpoint::TokenRenewSelf | Endpoint::TokenRevokeSelf | Endpoint::Login(_) | Endpoint::TokenAdmin(_) => {
+                &[Write]
+            }
             Endpoint::Config(_) => &[Read, Write],
             Endpoint::Roles(_) => &[List],
             Endpoint::Role(..) => &[Read, Write, Delete],
         }
     }
+}
+
+/// What `auth/token/<action>` does to a token named in the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAction {
+    Lookup,
+    LookupAccessor,
+    Renew,
+    RenewAccessor,
+    Revoke,
+    RevokeAccessor,
+    Create,
+    CreateOrphan,
 }
 
 /// Resolves `path` (after `/v1/`) given the enabled auth mounts (paths without slashes at the ends).
@@ -96,6 +149,14 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, ApiError> {
         "auth/token/lookup-self" => return Ok(Endpoint::TokenLookupSelf),
         "auth/token/renew-self" => return Ok(Endpoint::TokenRenewSelf),
         "auth/token/revoke-self" => return Ok(Endpoint::TokenRevokeSelf),
+        "auth/token/lookup" => return Ok(Endpoint::TokenAdmin(TokenAction::Lookup)),
+        "auth/token/lookup-accessor" => return Ok(Endpoint::TokenAdmin(TokenAction::LookupAccessor)),
+        "auth/token/renew" => return Ok(Endpoint::TokenAdmin(TokenAction::Renew)),
+        "auth/token/renew-accessor" => return Ok(Endpoint::TokenAdmin(TokenAction::RenewAccessor)),
+        "auth/token/revoke" => return Ok(Endpoint::TokenAdmin(TokenAction::Revoke)),
+        "auth/token/revoke-accessor" => return Ok(Endpoint::TokenAdmin(TokenAction::RevokeAccessor)),
+        "auth/token/create" => return Ok(Endpoint::TokenAdmin(TokenAction::Create)),
+        "auth/token/create-orphan" => return Ok(Endpoint::TokenAdmin(TokenAction::CreateOrphan)),
         _ => {}
     }
     if let Some(mount) = path.strip_prefix("sys/auth/") {

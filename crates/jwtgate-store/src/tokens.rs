@@ -77,9 +77,30 @@ impl Store {
         now: i64,
         update: impl FnOnce(&TokenRecord) -> Result<TokenRecord, E>,
     ) -> Result<Option<Result<TokenRecord, E>>, StoreError> {
-        let hash = self.hash(token);
-        let _guard = self.stripe(&hash);
-        let Some(current) = self.read_token(&hash)?.filter(|record| is_live(record, now)) else {
+        self.update_hash(&self.hash(token), now, update)
+    }
+
+    /// [`Store::update_token`] for the token an accessor names.
+    pub fn update_accessor<E>(
+        &self,
+        accessor: &str,
+        now: i64,
+        update: impl FnOnce(&TokenRecord) -> Result<TokenRecord, E>,
+    ) -> Result<Option<Result<TokenRecord, E>>, StoreError> {
+        match self.accessor_target(accessor)? {
+            Some(hash) => self.update_hash(&hash, now, update),
+            None => Ok(None),
+        }
+    }
+
+    fn update_hash<E>(
+        &self,
+        hash: &str,
+        now: i64,
+        update: impl FnOnce(&TokenRecord) -> Result<TokenRecord, E>,
+    ) -> Result<Option<Result<TokenRecord, E>>, StoreError> {
+        let _guard = self.stripe(hash);
+        let Some(current) = self.read_token(hash)?.filter(|record| is_live(record, now)) else {
             return Ok(None);
         };
         let updated = match update(&current) {
@@ -89,13 +110,13 @@ impl Store {
         let mut batch = Batch::default();
         if current.expire_time != updated.expire_time {
             if let Some(old) = current.expire_time {
-                batch.delete(expiry_key(old, &hash));
+                batch.delete(expiry_key(old, hash));
             }
             if let Some(new) = updated.expire_time {
-                batch.put(expiry_key(new, &hash), "");
+                batch.put(expiry_key(new, hash), "");
             }
         }
-        batch.put(token_key(&hash), records::encode(&updated));
+        batch.put(token_key(hash), records::encode(&updated));
         self.write(batch)?;
         Ok(Some(Ok(updated)))
     }

@@ -194,3 +194,121 @@ async fn ttl_capping_and_renewal_limits() {
         Some("failed to renew entry: role capped does not exist during renewal"),
     );
 }
+
+#[actix_web::test]
+async fn token_endpoints_by_token_and_accessor() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    let client = server.login("jwt").await;
+    let accessor = server.call("GET", "auth/token/lookup-self", Some(&client), None).await.body["data"]["accessor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let lookup = server.call("POST", "auth/token/lookup", Some(ROOT), Some(json!({"token": client}))).await;
+    assert_eq!((lookup.status.as_u16(), lookup.body["data"]["id"].clone()), (200, json!(client)));
+    let by_accessor =
+        server.call("POST", "auth/token/lookup-accessor", Some(ROOT), Some(json!({"accessor": accessor}))).await;
+    assert_eq!(
+        (by_accessor.body["data"]["id"].clone(), by_accessor.body["data"]["accessor"].clone()),
+        (json!(""), json!(accessor))
+    );
+    assert_error(
+        &server.call("POST", "auth/token/lookup", Some(ROOT), Some(json!({}))).await,
+        400,
+        Some("missing token ID"),
+    );
+    assert_error(
+        &server.call("POST", "auth/token/lookup", Some(ROOT), Some(json!({"token": "jgs.nope"}))).await,
+        403,
+        Some("bad token"),
+    );
+
+    let renewed = server
+        .call("POST", "auth/token/renew-accessor", Some(ROOT), Some(json!({"accessor": accessor, "increment": "10m"})))
+        .await;
+    assert_eq!(
+        (renewed.body["auth"]["lease_duration"].clone(), renewed.body["auth"]["client_token"].clone()),
+        (json!(600), json!(""))
+    );
+    let renewed =
+        server.call("POST", "auth/token/renew", Some(ROOT), Some(json!({"token": client, "increment": 1200}))).await;
+    assert_eq!(renewed.body["auth"]["lease_duration"], 1200);
+    assert_error(
+        &server.call("POST", "auth/token/renew", Some(ROOT), Some(json!({"token": "jgs.nope"}))).await,
+        400,
+        Some("token not found"),
+    );
+
+    assert_eq!(
+        server.call("POST", "auth/token/revoke-accessor", Some(ROOT), Some(json!({"accessor": accessor}))).await.status,
+        204
+    );
+    assert_error(
+        &server.call("GET", "auth/token/lookup-self", Some(&client), None).await,
+        403,
+        Some("permission denied"),
+    );
+    let second = server.login("jwt").await;
+    assert_eq!(server.call("POST", "auth/token/revoke", Some(ROOT), Some(json!({"token": second}))).await.status, 204);
+    assert_error(
+        &server.call("POST", "auth/token/revoke", Some(ROOT), Some(json!({}))).await,
+        400,
+        Some("missing token ID"),
+    );
+    assert_error(
+        &server.call("GET", "auth/token/lookup-self", Some(&second), None).await,
+        403,
+        Some("permission denied"),
+    );
+    // A default-policy token cannot act on other tokens.
+    let third = server.login("jwt").await;
+    assert_error(
+        &server.call("POST", "auth/token/lookup", Some(&third), Some(json!({"token": ROOT}))).await,
+        403,
+        Some("permission denied"),
+    );
+}
+
+#[actix_web::test]
+async fn created_tokens() {
+    let server = Server::new();
+    let created = server
+        .call(
+            "POST",
+            "auth/token/create",
+            Some(ROOT),
+            Some(json!({"policies": ["Reader", "reader"], "ttl": "1h", "meta": {"team": "a"}, "display_name": "ci"})),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let auth = &created.body["auth"];
+    assert_eq!((auth["policies"].clone(), auth["lease_duration"].clone()), (json!(["default", "reader"]), json!(3600)));
+    let token = auth["client_token"].as_str().unwrap();
+    let me = server.call("GET", "auth/token/lookup-self", Some(token), None).await.body;
+    assert_eq!(
+        (me["data"]["display_name"].clone(), me["data"]["meta"].clone()),
+        (json!("token-ci"), json!({"team": "a"}))
+    );
+    // A root token created without TTL never expires; a duplicate id is refused.
+    let root_child = server
+        .call("POST", "auth/token/create-orphan", Some(ROOT), Some(json!({"policies": "root", "id": "my-root"})))
+        .await;
+    assert_eq!(root_child.body["auth"]["lease_duration"], 0);
+    assert_error(
+        &server.call("POST", "auth/token/create", Some(ROOT), Some(json!({"id": "my-root"}))).await,
+        400,
+        Some("cannot create a token with a duplicate ID"),
+    );
+    // Use counts are spent by requests: three uses, then the token is gone.
+    let limited =
+        server.call("POST", "auth/token/create", Some(ROOT), Some(json!({"num_uses": 3, "policies": "default"}))).await;
+    let limited = limited.body["auth"]["client_token"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        assert_eq!(server.call("GET", "auth/token/lookup-self", Some(&limited), None).await.status, 200);
+    }
+    assert_error(
+        &server.call("GET", "auth/token/lookup-self", Some(&limited), None).await,
+        403,
+        Some("permission denied"),
+    );
+}
