@@ -16,6 +16,7 @@ mod tokens;
 mod wire;
 
 pub use error::ApiError;
+pub use fields::parse_duration;
 pub use handlers::initialize;
 pub use routes::{resolve, Access, Endpoint, Operation, TokenAction, KINDS};
 pub use state::{AppState, Clock, SYSTEM_TTL};

@@ -2,6 +2,7 @@
 //! environment, installs logging, and wires the store, the verifier's fetcher and the API.
 
 mod clock;
+mod settings;
 
 use actix_web::{web, App, HttpServer};
 use jwtgate_api::AppState;
@@ -11,11 +12,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const USAGE: &str = "\
-usage: jwtgate server [--dev] [--dev-root-token-id ID] [--dev-listen-address ADDR] [--data-dir DIR] [--listen-address ADDR]
+usage: jwtgate server [--config FILE] [--dev] [--dev-root-token-id ID] [--dev-listen-address ADDR]
+                      [--listen-address ADDR] [--data-dir DIR]
 
-  jwtgate server            listen on 127.0.0.1:8200, keep state in ./jwtgate-data, wait for `operator init`
-  jwtgate server --dev      in-memory-like dev server: a temporary store, already initialised,
-                            plain HTTP, prints the address and the root token
+  jwtgate server                 listen on 127.0.0.1:8200 (plain HTTP, loopback), keep state in
+                                 ./jwtgate-data, wait for `sys/init`
+  jwtgate server --config FILE   TOML, JSON or YAML in Vault's layout (listener.tcp, storage.sled,
+                                 default_lease_ttl, max_lease_ttl, log_level, log_format);
+                                 JWTGATE_* variables override it (JWTGATE_LISTENER__TCP__ADDRESS=...)
+  jwtgate server --dev           a temporary store, already initialised, plain HTTP; prints the
+                                 address and the root token
 
 Examples (the Vault CLI works against it with VAULT_ADDR set):
   jwtgate server --dev --dev-root-token-id root
@@ -29,13 +35,13 @@ Examples (the Vault CLI works against it with VAULT_ADDR set):
 struct ServerArgs {
     dev: bool,
     root_token: Option<String>,
-    listen: String,
-    data_dir: String,
+    listen: Option<String>,
+    data_dir: Option<String>,
+    config: Option<String>,
 }
 
 fn parse_server_args(args: &[String]) -> Result<ServerArgs, String> {
-    let mut parsed =
-        ServerArgs { dev: false, root_token: None, listen: "127.0.0.1:8200".into(), data_dir: "./jwtgate-data".into() };
+    let mut parsed = ServerArgs { dev: false, root_token: None, listen: None, data_dir: None, config: None };
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         let arg = arg.trim_start_matches('-');
@@ -48,8 +54,9 @@ fn parse_server_args(args: &[String]) -> Result<ServerArgs, String> {
         match name {
             "dev" => parsed.dev = true,
             "dev-root-token-id" => parsed.root_token = Some(value()?),
-            "dev-listen-address" | "listen-address" => parsed.listen = value()?,
-            "data-dir" => parsed.data_dir = value()?,
+            "dev-listen-address" | "listen-address" => parsed.listen = Some(value()?),
+            "data-dir" => parsed.data_dir = Some(value()?),
+            "config" => parsed.config = Some(value()?),
             other => return Err(format!("unknown flag --{other}")),
         }
     }
@@ -83,19 +90,46 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("JWTGATE_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+fn init_logging(settings: &settings::Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if settings.json_logs {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<openssl::ssl::SslAcceptorBuilder, String> {
+    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
+    let mut builder = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(|e| e.to_string())?;
+    builder
+        .set_private_key_file(key, SslFiletype::PEM)
+        .map_err(|e| format!("read tls_key_file {}: {e}", key.display()))?;
+    builder.set_certificate_chain_file(cert).map_err(|e| format!("read tls_cert_file {}: {e}", cert.display()))?;
+    builder.check_private_key().map_err(|e| format!("tls_key_file does not match tls_cert_file: {e}"))?;
+    Ok(builder)
 }
 
 #[actix_web::main]
 async fn run_server(args: ServerArgs) -> Result<(), String> {
-    init_logging();
+    let mut settings = settings::Settings::load(args.config.as_deref(), std::env::vars().collect())?;
+    if let Some(listen) = &args.listen {
+        settings.address = listen.clone();
+    }
+    if let Some(dir) = &args.data_dir {
+        settings.data_dir = dir.into();
+    }
+    if args.dev {
+        settings.tls = None;
+    }
+    init_logging(&settings);
     // In dev mode the store lives in a temporary directory removed at exit.
     let temporary =
         if args.dev { Some(tempfile::tempdir().map_err(|e| format!("create a temporary store: {e}"))?) } else { None };
-    let data_dir = temporary.as_ref().map_or_else(|| args.data_dir.clone().into(), |dir| dir.path().join("data"));
-    let store = Arc::new(Store::open(&Options::new(&data_dir)).map_err(|e| e.to_string())?);
+    let data_dir = temporary.as_ref().map_or_else(|| settings.data_dir.clone(), |dir| dir.path().join("data"));
+    let options = Options { fsync: settings.fsync, ..Options::new(&data_dir) };
+    let store = Arc::new(Store::open(&options).map_err(|e| e.to_string())?);
     let clock: jwtgate_api::Clock = Arc::new(clock::now);
     if args.dev {
         let now = clock::unix_now();
@@ -104,20 +138,31 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
         println!("WARNING! dev mode is enabled! In this mode, jwtgate keeps its state in a temporary");
         println!("directory, listens on plain HTTP, and starts initialised with a root token.\n");
         println!("You may need to set the following environment variables:\n");
-        println!("    $ export VAULT_ADDR='http://{}'\n", args.listen);
+        println!("    $ export VAULT_ADDR='http://{}'\n", settings.address);
         println!("Root Token: {root}\n");
         println!("Development mode should NOT be used in production installations!");
         tracing::warn!("dev mode: plain HTTP and a temporary store");
     }
     let fetcher: Arc<dyn jwtgate_verifier::Fetch> = Arc::new(jwtgate_verifier::HttpsFetcher::default());
-    let state = web::Data::new(AppState::new(store.clone(), fetcher, clock));
+    let mut app_state = AppState::new(store.clone(), fetcher, clock);
+    app_state.default_lease_ttl = settings.default_lease_ttl;
+    app_state.max_lease_ttl = settings.max_lease_ttl;
+    let state = web::Data::new(app_state);
     spawn_sweeper(store.clone());
-    tracing::info!(address = %args.listen, data_dir = %data_dir.display(), "jwtgate listening");
     let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(jwtgate_api::configure))
-        .bind(&args.listen)
-        .map_err(|e| format!("listen on {}: {e}", args.listen))?
-        .shutdown_timeout(10)
-        .run();
+        .shutdown_timeout(10);
+    let server = match &settings.tls {
+        Some((cert, key)) => server.bind_openssl(&settings.address, tls_acceptor(cert, key)?),
+        None => {
+            if !args.dev {
+                tracing::warn!("TLS is disabled: clients send tokens over plain HTTP");
+            }
+            server.bind(&settings.address)
+        }
+    };
+    let server = server.map_err(|e| format!("listen on {}: {e}", settings.address))?.run();
+    let scheme = if settings.tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %format!("{scheme}://{}", settings.address), data_dir = %data_dir.display(), "jwtgate listening");
     server.await.map_err(|e| format!("server failed: {e}"))?;
     // In-flight requests have finished; every acknowledged write was flushed before its answer.
     tracing::info!("jwtgate stopped");

@@ -71,3 +71,65 @@ fn state_survives_a_restart() {
     assert_eq!(server.call("GET", "auth/jwt/role/my-role", Some(&root), None).0, 200);
     server.stop();
 }
+
+#[test]
+fn tls_from_a_config_file() {
+    use openssl::ssl::{SslConnector, SslMethod};
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = jwtgate_verifier::testkit::TestCa::new("jwtgate test CA");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, ca.cert.to_pem().unwrap()).unwrap();
+    std::fs::write(&key, ca.key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let config = dir.path().join("jwtgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "log_format = \"json\"\n[listener.tcp]\naddress = \"127.0.0.1:1\"\ntls_cert_file = {:?}\ntls_key_file = {:?}\n[storage.sled]\npath = {:?}\n",
+            cert,
+            key,
+            dir.path().join("data")
+        ),
+    )
+    .unwrap();
+    // --listen-address overrides the file's address with a free port.
+    let server = start(&["--config", config.to_str().unwrap()], &dir.path().join("server.log"));
+    let mut connector = SslConnector::builder(SslMethod::tls()).unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+    connector.set_ca_file(&ca_file).unwrap();
+    let connector = connector.build();
+    let tcp = std::net::TcpStream::connect(&server.address).unwrap();
+    let mut tls = connector.connect("127.0.0.1", tcp).expect("the certificate verifies against the configured CA");
+    write!(tls, "GET /v1/sys/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    let _ = tls.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 501"), "{response}");
+    // Plain HTTP on the TLS port gets nothing useful.
+    let mut plain = std::net::TcpStream::connect(&server.address).unwrap();
+    write!(plain, "GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut bytes = Vec::new();
+    let _ = plain.read_to_end(&mut bytes);
+    assert!(!String::from_utf8_lossy(&bytes).contains("initialized"));
+    let logs = server.stop();
+    assert!(
+        logs.lines()
+            .any(|line| line.starts_with('{') && line.contains("jwtgate listening") && line.contains("https://")),
+        "{logs}"
+    );
+}
+
+#[test]
+fn a_config_mistake_stops_the_server_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[listener.tcp]\naddress = \"127.0.0.1:0\"\ntls_disable = true\ncolour = \"blue\"\n")
+        .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_jwtgate"))
+        .args(["server", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown field `colour`") && stderr.contains("bad.toml"), "{stderr}");
+}

@@ -26,7 +26,7 @@ pub fn start(args: &[&str], log: &Path) -> Running {
         .arg("server")
         .args(args)
         .args(["--listen-address", &address])
-        .env("JWTGATE_LOG", "trace")
+        .env("JWTGATE_LOG_LEVEL", "trace")
         .stdout(Stdio::null())
         .stderr(log_file)
         .spawn()
