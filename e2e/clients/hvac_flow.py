@@ -42,6 +42,19 @@ check(roles["data"]["keys"] == ["my-role"], f"list_roles: {roles}")
 role = root.auth.jwt.read_role(name="my-role", path="jwt")
 check(role["data"]["token_ttl"] == 3600, f"read_role: {role}")
 
+policy = 'path "auth/jwt/role/*" {\n  capabilities = ["read", "list"]\n}\n'
+root.sys.create_or_update_acl_policy(name="role-reader", policy=policy)
+check(root.sys.read_acl_policy(name="role-reader")["data"]["policy"] == policy, "read_acl_policy")
+check("role-reader" in root.sys.list_acl_policies()["data"]["keys"], "list_acl_policies")
+reader = hvac.Client(url=addr, token=root.auth.token.create(policies=["role-reader"])["auth"]["client_token"])
+check(reader.auth.jwt.read_role(name="my-role", path="jwt")["data"]["user_claim"] == "sub", "policy grants read")
+try:
+    reader.auth.jwt.delete_role(name="my-role", path="jwt")
+    check(False, "policy without delete allowed a delete")
+except hvac.exceptions.Forbidden:
+    pass
+root.sys.delete_acl_policy(name="role-reader")
+
 workload = hvac.Client(url=addr)
 login = workload.auth.jwt.jwt_login(role="my-role", jwt=jwt, path="jwt")
 check(login["auth"]["policies"] == ["default"], f"jwt_login: {login}")

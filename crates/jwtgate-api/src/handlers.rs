@@ -1,6 +1,7 @@
 //! Handlers: decode, one call, encode. The dispatcher resolves the route, checks the token
 //! against the route's access, and hands over.
 
+use crate::acl::{self, Acl, Capability};
 use crate::error::ApiError;
 use crate::routes::{self, Access, Endpoint, Operation};
 use crate::state::AppState;
@@ -82,22 +83,42 @@ pub async fn dispatch(
     // Public endpoints never look at a token: a stale one on a login is ignored, and a
     // use-limited one is not spent.
     let caller = match &resolved {
-        Ok(endpoint) if endpoint.access() == Access::Public => None,
+        Ok(endpoint) if endpoint.access(operation) == Access::Public => None,
         _ => authenticate(&state, &request).await?,
     };
     let endpoint = match resolved {
         Ok(endpoint) => endpoint,
         // Vault: an unknown path needs a token before it is admitted to be unknown.
         Err(error) if caller.as_ref().is_some_and(|c| is_root(&c.record)) => return Err(error),
-        Err(_) if presented => return Err(ApiError::InvalidToken),
+        Err(_) if presented && caller.is_none() => return Err(ApiError::InvalidToken),
         Err(_) => return Err(ApiError::PermissionDenied),
     };
-    match endpoint.access() {
-        Access::Public => {}
-        Access::OwnToken if caller.is_some() => {}
-        Access::Root if caller.as_ref().is_some_and(|c| is_root(&c.record)) => {}
-        _ if presented && caller.is_none() => return Err(ApiError::InvalidToken),
-        _ => return Err(ApiError::PermissionDenied),
+    let access = endpoint.access(operation);
+    if access != Access::Public {
+        let caller = match &caller {
+            Some(caller) => caller,
+            None if presented => return Err(ApiError::InvalidToken),
+            None => return Err(ApiError::PermissionDenied),
+        };
+        if !is_root(&caller.record) {
+            let acl = acl_for(&state, &caller.record.policies).await?;
+            // Vault checks list permissions on the path with a trailing slash.
+            let acl_path = if operation == Operation::List {
+                format!("{}/", path.trim_end_matches('/'))
+            } else {
+                path.trim_end_matches('/').to_owned()
+            };
+            let granted = acl.capabilities(&acl_path);
+            let allowed = match operation {
+                Operation::Read | Operation::Head => granted.contains(&Capability::Read),
+                Operation::List => granted.contains(&Capability::List),
+                Operation::Delete => granted.contains(&Capability::Delete),
+                Operation::Write => granted.contains(&Capability::Create) || granted.contains(&Capability::Update),
+            };
+            if !allowed || (access == Access::Sudo && !granted.contains(&Capability::Sudo)) {
+                return Err(ApiError::PermissionDenied);
+            }
+        }
     }
     if !endpoint.operations().contains(&operation) {
         return Err(ApiError::UnsupportedOperation);
@@ -125,6 +146,93 @@ pub async fn dispatch(
         Endpoint::Roles(mount) => list_roles(&state, &mount).await,
         Endpoint::Role(mount, name) => {
             role_endpoint(&state, operation, mount_of(&mount).ok_or(ApiError::Internal)?, &name, &body).await
+        }
+        Endpoint::Policies => list_policies(&state).await,
+        Endpoint::Policy(name) => policy_endpoint(&state, operation, &name, &body).await,
+    }
+}
+
+/// The merged ACL of a token's policies; unknown policy names grant nothing.
+async fn acl_for(state: &Arc<AppState>, names: &[String]) -> Result<Acl, ApiError> {
+    let mut policies = Vec::new();
+    for name in names {
+        if let Some(policy) = state.cached_policy(name) {
+            policies.push(policy);
+            continue;
+        }
+        let (store, key) = (state.store.clone(), name.clone());
+        let stored = blocking(move || Ok(store.get_policy(&key)?)).await?;
+        let text = match stored {
+            Some(stored) => stored.policy,
+            None if name == "default" => acl::DEFAULT_POLICY.to_owned(),
+            None => continue,
+        };
+        // Stored policies were parsed when written; a failure here is a corrupt record.
+        let policy = Arc::new(acl::parse(&text).map_err(|e| ApiError::internal("parse a stored policy", e))?);
+        state.cache_policy(name, Some(policy.clone()));
+        policies.push(policy);
+    }
+    Ok(Acl::new(policies.iter().map(|p| p.as_ref())))
+}
+
+async fn list_policies(state: &Arc<AppState>) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let mut names = blocking(move || Ok(store.list_policies()?)).await?;
+    for builtin in ["default", "root"] {
+        if !names.iter().any(|n| n == builtin) {
+            names.push(builtin.to_owned());
+        }
+    }
+    names.sort();
+    Ok(wire::json(&Envelope::data(json!({ "keys": names, "policies": names }), "system")))
+}
+
+async fn policy_endpoint(
+    state: &Arc<AppState>,
+    operation: Operation,
+    name: &str,
+    body: &Body,
+) -> Result<HttpResponse, ApiError> {
+    let name = name.trim().to_lowercase();
+    if name.is_empty() || name.contains('/') {
+        return Err(ApiError::BadRequest("invalid policy name".into()));
+    }
+    let (store, key) = (state.store.clone(), name.clone());
+    match operation {
+        Operation::Read => {
+            if name == "root" {
+                return Err(ApiError::NotFound);
+            }
+            let stored = blocking(move || Ok(store.get_policy(&key)?)).await?;
+            let text = match stored {
+                Some(policy) => policy.policy,
+                None if name == "default" => acl::DEFAULT_POLICY.to_owned(),
+                None => return Err(ApiError::NotFound),
+            };
+            Ok(wire::json(&Envelope::data(json!({"name": name, "policy": text}), "system")))
+        }
+        Operation::Delete => {
+            match name.as_str() {
+                "root" => return Err(ApiError::BadRequest("cannot delete root policy".into())),
+                "default" => return Err(ApiError::BadRequest("cannot delete default policy".into())),
+                _ => {}
+            }
+            blocking(move || Ok(store.delete_policy(&key)?)).await?;
+            state.cache_policy(&name, None);
+            Ok(wire::no_content())
+        }
+        _ => {
+            if name == "root" {
+                return Err(ApiError::BadRequest("cannot update root policy".into()));
+            }
+            let text = crate::fields::string(body, "policy")?
+                .filter(|p| !p.trim().is_empty())
+                .ok_or_else(|| ApiError::BadRequest("'policy' parameter not supplied or empty".into()))?;
+            let parsed = acl::parse(&text).map_err(|e| ApiError::BadRequest(format!("failed to parse policy: {e}")))?;
+            let record = jwtgate_store::Policy { name: name.clone(), policy: text };
+            blocking(move || Ok(store.put_policy(&record)?)).await?;
+            state.cache_policy(&name, Some(Arc::new(parsed)));
+            Ok(wire::no_content())
         }
     }
 }
@@ -182,6 +290,9 @@ pub fn initialize(
 ) -> Result<Option<String>, ApiError> {
     if !store.mark_initialized()? {
         return Ok(None);
+    }
+    if store.get_policy("default")?.is_none() {
+        store.put_policy(&jwtgate_store::Policy { name: "default".into(), policy: acl::DEFAULT_POLICY.into() })?;
     }
     let token = root_token.unwrap_or_else(ids::service_token);
     let record = TokenRecord {

@@ -1,6 +1,7 @@
 //! jwtgate's Vault-compatible HTTP API on actix-web: routes, handlers, the response envelope
 //! and error shapes. Handlers decode, make one call into the store or verifier, and encode.
 
+mod acl;
 mod cidr;
 mod config;
 mod error;

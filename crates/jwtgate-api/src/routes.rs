@@ -9,11 +9,10 @@ use crate::error::ApiError;
 pub enum Access {
     /// No token (login, health, init).
     Public,
-    /// Any live token, acting on itself (Vault's `default` policy).
-    OwnToken,
-    /// A `root` token. Full HCL ACL policies are not enforced yet: every administrative
-    /// endpoint requires root, which is stricter than Vault, never looser.
-    Root,
+    /// A token whose ACL policies grant the operation's capability on the request path.
+    Policy,
+    /// As `Policy`, and the `sudo` capability too (root-protected paths).
+    Sudo,
 }
 
 /// The operation, from the HTTP method (PUT and POST alike; `LIST` or `GET ?list=true`).
@@ -56,11 +55,13 @@ pub enum Endpoint {
     Config(String),
     Roles(String),
     Role(String, String),
+    Policies,
+    Policy(String),
 }
 
 /// Every endpoint kind. `Endpoint::kind` matches exhaustively, so a new endpoint cannot be
 /// added without naming it here, and the access test requires a sample of each.
-pub const KINDS: [&str; 12] = [
+pub const KINDS: [&str; 14] = [
     "health",
     "init",
     "auth-list",
@@ -73,6 +74,8 @@ pub const KINDS: [&str; 12] = [
     "config",
     "roles",
     "role",
+    "policies",
+    "policy",
 ];
 
 impl Endpoint {
@@ -90,19 +93,18 @@ impl Endpoint {
             Endpoint::Config(_) => "config",
             Endpoint::Roles(_) => "roles",
             Endpoint::Role(..) => "role",
+            Endpoint::Policies => "policies",
+            Endpoint::Policy(_) => "policy",
         }
     }
 
-    pub fn access(&self) -> Access {
+    pub fn access(&self, operation: Operation) -> Access {
         match self {
             Endpoint::Health | Endpoint::Init | Endpoint::Login(_) => Access::Public,
-            Endpoint::TokenLookupSelf | Endpoint::TokenRenewSelf | Endpoint::TokenRevokeSelf => Access::OwnToken,
-            Endpoint::AuthList
-            | Endpoint::AuthMount(_)
-            | Endpoint::TokenAdmin(_)
-            | Endpoint::Config(_)
-            | Endpoint::Roles(_)
-            | Endpoint::Role(..) => Access::Root,
+            // Enabling or disabling auth methods and minting orphans are root-protected in Vault.
+            Endpoint::AuthMount(_) if matches!(operation, Operation::Write | Operation::Delete) => Access::Sudo,
+            Endpoint::TokenAdmin(TokenAction::CreateOrphan) => Access::Sudo,
+            _ => Access::Policy,
         }
     }
 
@@ -121,6 +123,8 @@ impl Endpoint {
             Endpoint::Config(_) => &[Read, Write],
             Endpoint::Roles(_) => &[List],
             Endpoint::Role(..) => &[Read, Write, Delete],
+            Endpoint::Policies => &[List, Read],
+            Endpoint::Policy(_) => &[Read, Write, Delete],
         }
     }
 }
@@ -158,6 +162,12 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, ApiError> {
         "auth/token/create" => return Ok(Endpoint::TokenAdmin(TokenAction::Create)),
         "auth/token/create-orphan" => return Ok(Endpoint::TokenAdmin(TokenAction::CreateOrphan)),
         _ => {}
+    }
+    if path == "sys/policies/acl" {
+        return Ok(Endpoint::Policies);
+    }
+    if let Some(name) = path.strip_prefix("sys/policies/acl/") {
+        return Ok(Endpoint::Policy(name.to_owned()));
     }
     if let Some(mount) = path.strip_prefix("sys/auth/") {
         return Ok(Endpoint::AuthMount(mount.to_owned()));

@@ -21,6 +21,8 @@ pub struct AppState {
     pub max_lease_ttl: i64,
     /// One validator per mount, swapped whole when its config is written.
     validators: RwLock<HashMap<String, Arc<Validator>>>,
+    /// Parsed ACL policies by name, dropped when a policy is written or deleted.
+    policies: RwLock<HashMap<String, Arc<crate::acl::Policy>>>,
 }
 
 impl AppState {
@@ -32,6 +34,20 @@ impl AppState {
             default_lease_ttl: SYSTEM_TTL,
             max_lease_ttl: SYSTEM_TTL,
             validators: RwLock::new(HashMap::new()),
+            policies: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn cached_policy(&self, name: &str) -> Option<Arc<crate::acl::Policy>> {
+        self.policies.read().ok()?.get(name).cloned()
+    }
+
+    pub fn cache_policy(&self, name: &str, policy: Option<Arc<crate::acl::Policy>>) {
+        if let Ok(mut policies) = self.policies.write() {
+            match policy {
+                Some(policy) => policies.insert(name.to_owned(), policy),
+                None => policies.remove(name),
+            };
         }
     }
 

@@ -1,40 +1,49 @@
-//! The access matrix: every route × {no token, malformed, revoked, default-policy, root}.
+//! The access matrix: every route × {no token, malformed, revoked, default-policy token, a
+//! token with a custom policy, root}, and the ACL policy endpoints.
 
 use crate::*;
 
-/// One sample request per endpoint of the route table, with the status root gets.
-fn samples() -> Vec<(&'static str, &'static str, Option<Value>, jwtgate_api::Access)> {
-    use jwtgate_api::Access::*;
+/// One sample request per endpoint kind, and whether a `default`-policy token may make it.
+fn samples() -> Vec<(&'static str, &'static str, Option<Value>, bool)> {
     vec![
-        ("GET", "sys/health", None, Public),
-        ("GET", "sys/init", None, Public),
-        ("GET", "sys/auth", None, Root),
-        ("GET", "sys/auth/jwt", None, Root),
-        ("POST", "sys/auth/other", Some(json!({"type": "jwt"})), Root),
-        ("DELETE", "sys/auth/other", None, Root),
-        ("GET", "auth/token/lookup-self", None, OwnToken),
-        ("PUT", "auth/token/renew-self", None, OwnToken),
-        ("GET", "auth/jwt/config", None, Root),
-        ("PUT", "auth/jwt/config", Some(json!({"jwt_validation_pubkeys": [key().public_pem()]})), Root),
-        ("LIST", "auth/jwt/role", None, Root),
-        ("GET", "auth/jwt/role/my-role", None, Root),
+        ("GET", "sys/health", None, true),
+        ("GET", "sys/init", None, true),
+        ("GET", "sys/auth", None, false),
+        ("GET", "sys/auth/jwt", None, false),
+        ("POST", "sys/auth/other", Some(json!({"type": "jwt"})), false),
+        ("DELETE", "sys/auth/other", None, false),
+        ("GET", "auth/token/lookup-self", None, true),
+        ("PUT", "auth/token/renew-self", None, true),
+        ("GET", "auth/jwt/config", None, false),
+        ("PUT", "auth/jwt/config", Some(json!({"jwt_validation_pubkeys": [key().public_pem()]})), false),
+        ("LIST", "auth/jwt/role", None, false),
+        ("GET", "auth/jwt/role/my-role", None, false),
         (
             "PUT",
             "auth/jwt/role/my-role",
             Some(json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault"})),
-            Root,
+            false,
         ),
-        ("DELETE", "auth/jwt/role/other", None, Root),
-        ("PUT", "auth/jwt/login", Some(json!({"role": "my-role", "jwt": token()})), Public),
-        ("POST", "auth/token/lookup", Some(json!({"token": ROOT})), Root),
-        ("POST", "auth/token/lookup-accessor", Some(json!({"accessor": "x"})), Root),
-        ("POST", "auth/token/renew", Some(json!({"token": ROOT})), Root),
-        ("POST", "auth/token/renew-accessor", Some(json!({"accessor": "x"})), Root),
-        ("POST", "auth/token/revoke-accessor", Some(json!({"accessor": "x"})), Root),
-        ("POST", "auth/token/create", Some(json!({"policies": "default"})), Root),
-        ("POST", "auth/token/create-orphan", Some(json!({"policies": "default"})), Root),
-        ("POST", "auth/token/revoke", Some(json!({"token": "jgs.unknown"})), Root),
-        ("PUT", "auth/token/revoke-self", None, OwnToken),
+        ("DELETE", "auth/jwt/role/other", None, false),
+        ("PUT", "auth/jwt/login", Some(json!({"role": "my-role", "jwt": token()})), true),
+        ("POST", "auth/token/lookup", Some(json!({"token": ROOT})), false),
+        ("POST", "auth/token/lookup-accessor", Some(json!({"accessor": "x"})), false),
+        ("POST", "auth/token/renew", Some(json!({"token": ROOT})), false),
+        ("POST", "auth/token/renew-accessor", Some(json!({"accessor": "x"})), false),
+        ("POST", "auth/token/revoke-accessor", Some(json!({"accessor": "x"})), false),
+        ("POST", "auth/token/create", Some(json!({"policies": "default"})), false),
+        ("POST", "auth/token/create-orphan", Some(json!({"policies": "default"})), false),
+        ("POST", "auth/token/revoke", Some(json!({"token": "jgs.unknown"})), false),
+        ("LIST", "sys/policies/acl", None, false),
+        ("GET", "sys/policies/acl/default", None, false),
+        (
+            "PUT",
+            "sys/policies/acl/reader",
+            Some(json!({"policy": "path \"auth/jwt/role/*\" { capabilities = [\"read\", \"list\"] }"})),
+            false,
+        ),
+        ("DELETE", "sys/policies/acl/nothing", None, false),
+        ("PUT", "auth/token/revoke-self", None, true),
     ]
 }
 
@@ -53,23 +62,18 @@ async fn every_route_enforces_its_access() {
     let mut all = jwtgate_api::KINDS.to_vec();
     all.sort_unstable();
     assert_eq!(kinds, all, "every endpoint kind has a sample in the access matrix");
-    for (_, path, _, access) in samples() {
-        assert_eq!(jwtgate_api::resolve(path, &mounts).unwrap().access(), access, "{path}");
-    }
 
-    for (method, path, body, access) in samples() {
-        for (who, token) in [
+    for (method, path, body, default_allowed) in samples() {
+        let public = matches!(path, "sys/health" | "sys/init" | "auth/jwt/login");
+        let tokens = [
             ("none", None),
             ("malformed", Some("not-a-token")),
             ("revoked", Some(revoked.as_str())),
             ("default", Some(default_token.as_str())),
-        ] {
+        ];
+        for (who, token) in tokens {
             let reply = server.call(method, path, token, body.clone()).await;
-            let allowed = match access {
-                jwtgate_api::Access::Public => true,
-                jwtgate_api::Access::OwnToken => who == "default",
-                jwtgate_api::Access::Root => false,
-            };
+            let allowed = public || (who == "default" && default_allowed);
             if allowed {
                 assert_ne!(reply.status, 403, "{method} {path} as {who}: {}", reply.text);
             } else {
@@ -82,25 +86,83 @@ async fn every_route_enforces_its_access() {
 }
 
 #[actix_web::test]
-async fn unknown_paths_and_operations() {
+async fn acl_policies_grant_exactly_what_they_say() {
     let server = Server::new().with_jwt_mount("jwt").await;
-    assert_error(&server.call("GET", "sys/nope", None, None).await, 403, Some("permission denied"));
-    assert_error(
-        &server.call("GET", "sys/nope", Some(ROOT), None).await,
-        404,
-        Some("no handler for route \"sys/nope\". route entry not found."),
+    let reader = "path \"auth/jwt/role/*\" {\n  capabilities = [\"read\", \"list\"]\n}\npath \"sys/auth\" { capabilities = [\"read\"] }\npath \"sys/auth/*\" { capabilities = [\"create\", \"update\"] }\n";
+    assert_eq!(
+        server.call("PUT", "sys/policies/acl/Reader", Some(ROOT), Some(json!({"policy": reader}))).await.status,
+        204
     );
-    // A login to a mount that does not exist is not a login path: it needs a token.
+    let read_back = server.call("GET", "sys/policies/acl/reader", Some(ROOT), None).await;
+    assert_eq!(
+        (read_back.body["data"]["name"].clone(), read_back.body["data"]["policy"].clone()),
+        (json!("reader"), json!(reader))
+    );
+    let list = server.call("LIST", "sys/policies/acl", Some(ROOT), None).await;
+    assert_eq!(list.body["data"]["keys"], json!(["default", "reader", "root"]));
+
+    let created = server.call("POST", "auth/token/create", Some(ROOT), Some(json!({"policies": "reader"}))).await;
+    let token = created.body["auth"]["client_token"].as_str().unwrap().to_owned();
+    let cases: Vec<(&str, &str, Option<Value>, u16)> = vec![
+        ("GET", "auth/jwt/role/my-role", None, 200),
+        ("LIST", "auth/jwt/role", None, 200),
+        (
+            "PUT",
+            "auth/jwt/role/my-role",
+            Some(json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "x"})),
+            403,
+        ),
+        ("DELETE", "auth/jwt/role/my-role", None, 403),
+        ("GET", "auth/jwt/config", None, 403),
+        ("GET", "sys/auth", None, 200),
+        // Enabling an auth method also needs sudo.
+        ("POST", "sys/auth/other", Some(json!({"type": "jwt"})), 403),
+        // The default policy comes with every token.
+        ("GET", "auth/token/lookup-self", None, 200),
+    ];
+    for (method, path, body, status) in cases {
+        let reply = server.call(method, path, Some(&token), body).await;
+        assert_eq!(reply.status.as_u16(), status, "{method} {path}: {}", reply.text);
+    }
+    // Tightening the policy applies to the next request.
+    let denied = "path \"auth/jwt/role/*\" { capabilities = [\"deny\"] }";
+    assert_eq!(
+        server.call("PUT", "sys/policies/acl/reader", Some(ROOT), Some(json!({"policy": denied}))).await.status,
+        204
+    );
     assert_error(
-        &server.call("PUT", "auth/x/login", None, Some(json!({"role": "r", "jwt": token()}))).await,
+        &server.call("GET", "auth/jwt/role/my-role", Some(&token), None).await,
         403,
         Some("permission denied"),
     );
-    assert_error(
-        &server.call("PUT", "auth/x/login", Some(ROOT), None).await,
-        404,
-        Some("no handler for route \"auth/x/login\". route entry not found."),
-    );
-    assert_error(&server.call("DELETE", "auth/jwt/config", Some(ROOT), None).await, 405, Some("unsupported operation"));
-    assert_error(&server.call("PATCH", "auth/jwt/config", Some(ROOT), None).await, 405, Some("unsupported operation"));
+}
+
+#[actix_web::test]
+async fn policy_endpoint_errors() {
+    let server = Server::new();
+    let cases: Vec<(&str, &str, Option<Value>, u16, Option<&str>)> = vec![
+        (
+            "PUT",
+            "sys/policies/acl/root",
+            Some(json!({"policy": "path \"x\" { capabilities = [\"read\"] }"})),
+            400,
+            Some("cannot update root policy"),
+        ),
+        ("DELETE", "sys/policies/acl/root", None, 400, Some("cannot delete root policy")),
+        ("DELETE", "sys/policies/acl/default", None, 400, Some("cannot delete default policy")),
+        ("PUT", "sys/policies/acl/p", Some(json!({})), 400, Some("'policy' parameter not supplied or empty")),
+        (
+            "PUT",
+            "sys/policies/acl/p",
+            Some(json!({"policy": "path \"x\" { capabilities = [\"fly\"] }"})),
+            400,
+            Some("failed to parse policy: line 1: unknown capability \"fly\""),
+        ),
+        ("GET", "sys/policies/acl/missing", None, 404, None),
+    ];
+    for (method, path, body, status, message) in cases {
+        assert_error(&server.call(method, path, Some(ROOT), body).await, status, message);
+    }
+    let default = server.call("GET", "sys/policies/acl/default", Some(ROOT), None).await;
+    assert!(default.body["data"]["policy"].as_str().unwrap().contains("auth/token/lookup-self"));
 }
