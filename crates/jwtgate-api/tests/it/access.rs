@@ -137,10 +137,13 @@ async fn acl_policies_grant_exactly_what_they_say() {
     );
 }
 
+/// (method, path, body, status, first error)
+type ErrorCase = (&'static str, &'static str, Option<Value>, u16, Option<&'static str>);
+
 #[actix_web::test]
 async fn policy_endpoint_errors() {
     let server = Server::new();
-    let cases: Vec<(&str, &str, Option<Value>, u16, Option<&str>)> = vec![
+    let cases: Vec<ErrorCase> = vec![
         (
             "PUT",
             "sys/policies/acl/root",
