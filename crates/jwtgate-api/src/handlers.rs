@@ -140,7 +140,26 @@ pub async fn dispatch(
         Endpoint::Login(mount) => {
             let mount = mount_of(&mount).ok_or(ApiError::Internal)?;
             let peer = request.peer_addr().map(|a| a.ip());
-            login::login(&state, &mount, &body, peer).await
+            let started = std::time::Instant::now();
+            let result = login::login(&state, &mount, &body, peer).await;
+            let outcome = match &result {
+                Ok(_) => "success",
+                Err(ApiError::PermissionDenied) => "denied",
+                Err(_) => "failure",
+            };
+            state.metrics.record_login(&mount.path, outcome, started.elapsed());
+            result
+        }
+        Endpoint::Metrics => {
+            let format = request.query_string().split('&').find_map(|kv| kv.strip_prefix("format="));
+            if format != Some("prometheus") {
+                return Err(ApiError::BadRequest("only format=prometheus is supported".into()));
+            }
+            let text = state.metrics.render(&state.fetch_counts(), state.store.token_records());
+            Ok(HttpResponse::Ok()
+                .insert_header(("Content-Type", "text/plain; version=0.0.4"))
+                .insert_header(("Cache-Control", "no-store"))
+                .body(text))
         }
         Endpoint::Config(mount) => mount_config(&state, operation, &mount, &body).await,
         Endpoint::Roles(mount) => list_roles(&state, &mount).await,

@@ -9,6 +9,7 @@ mod fields;
 mod handlers;
 mod ids;
 mod login;
+mod metrics;
 mod role;
 mod routes;
 mod state;

@@ -57,11 +57,12 @@ pub enum Endpoint {
     Role(String, String),
     Policies,
     Policy(String),
+    Metrics,
 }
 
 /// Every endpoint kind. `Endpoint::kind` matches exhaustively, so a new endpoint cannot be
 /// added without naming it here, and the access test requires a sample of each.
-pub const KINDS: [&str; 14] = [
+pub const KINDS: [&str; 15] = [
     "health",
     "init",
     "auth-list",
@@ -76,6 +77,7 @@ pub const KINDS: [&str; 14] = [
     "role",
     "policies",
     "policy",
+    "metrics",
 ];
 
 impl Endpoint {
@@ -95,6 +97,7 @@ impl Endpoint {
             Endpoint::Role(..) => "role",
             Endpoint::Policies => "policies",
             Endpoint::Policy(_) => "policy",
+            Endpoint::Metrics => "metrics",
         }
     }
 
@@ -125,6 +128,7 @@ impl Endpoint {
             Endpoint::Role(..) => &[Read, Write, Delete],
             Endpoint::Policies => &[List, Read],
             Endpoint::Policy(_) => &[Read, Write, Delete],
+            Endpoint::Metrics => &[Read],
         }
     }
 }
@@ -150,6 +154,7 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, ApiError> {
         "sys/health" => return Ok(Endpoint::Health),
         "sys/init" => return Ok(Endpoint::Init),
         "sys/auth" => return Ok(Endpoint::AuthList),
+        "sys/metrics" => return Ok(Endpoint::Metrics),
         "auth/token/lookup-self" => return Ok(Endpoint::TokenLookupSelf),
         "auth/token/renew-self" => return Ok(Endpoint::TokenRenewSelf),
         "auth/token/revoke-self" => return Ok(Endpoint::TokenRevokeSelf),

@@ -21,6 +21,7 @@ pub struct AppState {
     pub max_lease_ttl: i64,
     /// One validator per mount, swapped whole when its config is written.
     validators: RwLock<HashMap<String, Arc<Validator>>>,
+    pub metrics: crate::metrics::Metrics,
     /// Parsed ACL policies by name, dropped when a policy is written or deleted.
     policies: RwLock<HashMap<String, Arc<crate::acl::Policy>>>,
 }
@@ -34,8 +35,24 @@ impl AppState {
             default_lease_ttl: SYSTEM_TTL,
             max_lease_ttl: SYSTEM_TTL,
             validators: RwLock::new(HashMap::new()),
+            metrics: crate::metrics::Metrics::default(),
             policies: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// (mount, attempts, failures) of every mount whose validator fetches keys.
+    pub fn fetch_counts(&self) -> Vec<(String, u64, u64)> {
+        let Ok(validators) = self.validators.read() else { return Vec::new() };
+        let mut counts: Vec<(String, u64, u64)> = validators
+            .iter()
+            .map(|(mount, validator)| {
+                let counts = validator.key_source().fetch_counts();
+                (mount.clone(), counts.attempts, counts.failures)
+            })
+            .filter(|(_, attempts, _)| *attempts > 0)
+            .collect();
+        counts.sort();
+        counts
     }
 
     pub fn cached_policy(&self, name: &str) -> Option<Arc<crate::acl::Policy>> {

@@ -57,6 +57,8 @@ pub struct Store {
     path: PathBuf,
     /// Serialises read-modify-write of one token (renew, revoke) inside this process.
     stripes: Vec<Mutex<()>>,
+    /// Stored token records: counted once at open, then kept up to date by every write.
+    token_records: std::sync::atomic::AtomicI64,
 }
 
 impl Store {
@@ -99,7 +101,9 @@ impl Store {
         }
         let hasher = hmac::Key::new(hmac::HMAC_SHA256, &salt);
         let stripes = (0..64).map(|_| Mutex::new(())).collect();
-        Ok(Store { engine, commit, hasher, path, stripes })
+        let count = engine.scan_prefix(b"token/", usize::MAX)?.len();
+        let token_records = std::sync::atomic::AtomicI64::new(i64::try_from(count).unwrap_or(i64::MAX));
+        Ok(Store { engine, commit, hasher, path, stripes, token_records })
     }
 
     /// The database directory.

@@ -46,7 +46,12 @@ impl Store {
             batch.put(expiry_key(expire_time, &hash), "");
         }
         batch.put(mount_key(&record.mount, &hash), "");
-        self.write(batch)
+        let existed = self.engine.get(token_key(&hash).as_bytes())?.is_some();
+        self.write(batch)?;
+        if !existed {
+            self.token_records.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     fn read_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -144,7 +149,10 @@ impl Store {
         Ok(true)
     }
 
+    /// Queues a token's deletion; the caller writes the batch. Counted now: a failed write is
+    /// an error the caller reports, and the counter is only a gauge.
     fn delete_token_entries(&self, batch: &mut Batch, hash: &str, record: &TokenRecord) {
+        self.token_records.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         batch.delete(token_key(hash));
         batch.delete(format!("accessor/{}", self.hash(&record.accessor)));
         if let Some(expire_time) = record.expire_time {
@@ -239,7 +247,13 @@ impl Store {
         Ok(removed)
     }
 
-    /// Number of stored token records (scans; for tests, metrics and benchmarks).
+    /// Stored token records, without scanning (a gauge for metrics: expired records count
+    /// until the sweeper removes them).
+    pub fn token_records(&self) -> i64 {
+        self.token_records.load(std::sync::atomic::Ordering::Relaxed).max(0)
+    }
+
+    /// Number of stored token records (scans; for tests and benchmarks).
     pub fn token_count(&self) -> Result<usize, StoreError> {
         Ok(self.engine.scan_prefix(b"token/", usize::MAX)?.len())
     }

@@ -243,3 +243,33 @@ async fn roles() {
     assert_error(&server.call("GET", "auth/jwt/role/ok", Some(ROOT), None).await, 404, None);
     assert_error(&server.call("LIST", "auth/jwt/role", Some(ROOT), None).await, 404, None);
 }
+
+#[actix_web::test]
+async fn prometheus_metrics() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    server.login("jwt").await;
+    server.login("jwt").await;
+    let forged = TestKey::p256().token(&claims());
+    assert_eq!(
+        server.call("PUT", "auth/jwt/login", None, Some(json!({"role": "my-role", "jwt": forged}))).await.status,
+        400
+    );
+    let reply = server.call("GET", "sys/metrics?format=prometheus", Some(ROOT), None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.content_type, "text/plain; version=0.0.4");
+    for line in [
+        "jwtgate_logins_total{mount=\"jwt\",outcome=\"success\"} 2",
+        "jwtgate_logins_total{mount=\"jwt\",outcome=\"failure\"} 1",
+        "jwtgate_login_duration_seconds_count 3",
+        "jwtgate_login_duration_seconds_bucket{le=\"+Inf\"} 3",
+        // The root token and the two logins.
+        "jwtgate_tokens_live 3",
+    ] {
+        assert!(reply.text.lines().any(|l| l == line), "missing {line:?} in\n{}", reply.text);
+    }
+    assert_error(
+        &server.call("GET", "sys/metrics", Some(ROOT), None).await,
+        400,
+        Some("only format=prometheus is supported"),
+    );
+}

@@ -135,3 +135,24 @@ fn the_sweep_is_bounded_and_skips_renewed_tokens() {
     assert_eq!(store.token_count().unwrap(), 2);
     assert!(store.lookup_token("hvs.renewed", NOW + 1000).unwrap().is_some());
 }
+
+#[test]
+fn the_token_gauge_follows_every_write_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::new(dir.path().join("db"));
+    let store = Store::open(&options).unwrap();
+    for i in 0..10 {
+        store.create_token(&format!("hvs.g{i}"), &record(&format!("a-g{i}"), 60 + i)).unwrap();
+    }
+    store.create_token("hvs.once", &TokenRecord { num_uses: 1, ..record("a-once", 3600) }).unwrap();
+    assert_eq!(store.token_records(), 11);
+    store.revoke_token("hvs.g0").unwrap();
+    store.revoke_accessor("a-g1").unwrap();
+    store.use_token("hvs.once", NOW).unwrap();
+    assert_eq!(store.token_records(), 8);
+    assert_eq!(store.sweep_expired(NOW + 64, 100).unwrap(), 3);
+    assert_eq!(store.token_records(), 5);
+    assert_eq!(store.token_records() as usize, store.token_count().unwrap());
+    drop(store);
+    assert_eq!(Store::open(&options).unwrap().token_records(), 5);
+}
