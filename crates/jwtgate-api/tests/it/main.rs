@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod hostile;
 mod login;
 
 use actix_web::http::StatusCode;
