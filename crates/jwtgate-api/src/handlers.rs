@@ -33,22 +33,30 @@ fn client_token(request: &HttpRequest) -> Option<String> {
 pub struct Caller {
     pub token: String,
     pub record: TokenRecord,
+    /// A self-contained batch token: nothing stored, so nothing to renew or revoke.
+    pub batch: bool,
 }
 
 /// Looks the presented token up and spends one use of it. `Ok(None)` when there is no live
 /// token, or when it is bound to networks the request does not come from.
 async fn authenticate(state: &Arc<AppState>, request: &HttpRequest) -> Result<Option<Caller>, ApiError> {
     let Some(token) = client_token(request) else { return Ok(None) };
-    let (store, now, lookup) = (state.store.clone(), state.now(), token.clone());
-    let record = blocking(move || {
-        let Some(record) = store.lookup_token(&lookup, now)? else { return Ok(None) };
-        // Use-limited tokens spend a use per request; the last use revokes (exactly once).
-        if record.num_uses > 0 && store.use_token(&lookup, now)? == jwtgate_store::UseOutcome::Refused {
-            return Ok(None);
-        }
-        Ok(Some(record))
-    })
-    .await?;
+    let now = state.now();
+    let batch = token.starts_with(crate::batch::PREFIX);
+    let record = if batch {
+        state.sealer.open(&token, now)
+    } else {
+        let (store, lookup) = (state.store.clone(), token.clone());
+        blocking(move || {
+            let Some(record) = store.lookup_token(&lookup, now)? else { return Ok(None) };
+            // Use-limited tokens spend a use per request; the last use revokes (exactly once).
+            if record.num_uses > 0 && store.use_token(&lookup, now)? == jwtgate_store::UseOutcome::Refused {
+                return Ok(None);
+            }
+            Ok(Some(record))
+        })
+        .await?
+    };
     let Some(record) = record else { return Ok(None) };
     if !record.bound_cidrs.is_empty() {
         let peer = request.peer_addr().map(|a| a.ip());
@@ -59,7 +67,7 @@ async fn authenticate(state: &Arc<AppState>, request: &HttpRequest) -> Result<Op
             return Ok(None);
         }
     }
-    Ok(Some(Caller { token, record }))
+    Ok(Some(Caller { token, record, batch }))
 }
 
 /// `/v1/{path}`: every Vault path goes through here.

@@ -2,6 +2,7 @@
 //! and error shapes. Handlers decode, make one call into the store or verifier, and encode.
 
 mod acl;
+mod batch;
 mod cidr;
 mod config;
 mod error;

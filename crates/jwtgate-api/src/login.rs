@@ -99,9 +99,9 @@ pub async fn login(
         metadata.insert(key.clone(), json!(value));
         meta.insert(key, value);
     }
-    let token = ids::service_token();
+    let batch = issues_batch(mount, &stored_role);
     let record = TokenRecord {
-        accessor: ids::accessor(),
+        accessor: if batch { String::new() } else { ids::accessor() },
         policies: policies.clone(),
         meta,
         display_name: format!("{}-{}", mount.path.replace('/', "-"), identity.alias_name),
@@ -114,14 +114,21 @@ pub async fn login(
         expire_time: Some(now + ttl),
         explicit_max_ttl: limits.explicit_max_ttl,
         period: limits.period,
-        num_uses: stored_role.get("token_num_uses").and_then(Value::as_i64).unwrap_or(0),
-        renewable: true,
+        num_uses: if batch { 0 } else { stored_role.get("token_num_uses").and_then(Value::as_i64).unwrap_or(0) },
+        renewable: !batch,
         orphan: true,
         bound_cidrs: cidrs.iter().map(|c| c.to_string()).collect(),
         last_renewal_time: None,
     };
-    let (store, issued, stored) = (state.store.clone(), token.clone(), record.clone());
-    blocking(move || Ok(store.create_token(&issued, &stored)?)).await?;
+    let token = if batch {
+        // Self-contained: nothing is written, so a batch login costs no storage at all.
+        state.sealer.seal(&record).ok_or_else(|| ApiError::internal("seal a batch token", "the key ring is empty"))?
+    } else {
+        let token = ids::service_token();
+        let (store, issued, stored) = (state.store.clone(), token.clone(), record.clone());
+        blocking(move || Ok(store.create_token(&issued, &stored)?)).await?;
+        token
+    };
     warnings.extend(wire::unknown_fields_warning(body, &KNOWN));
     let auth = Auth {
         client_token: token,
@@ -130,14 +137,26 @@ pub async fn login(
         token_policies: policies,
         metadata,
         lease_duration: ttl,
-        renewable: true,
+        renewable: record.renewable,
         entity_id: record.entity_id,
-        token_type: "service".into(),
+        token_type: if batch { "batch" } else { "service" }.into(),
         orphan: true,
         mfa_requirement: Value::Null,
         num_uses: record.num_uses,
     };
     Ok(wire::json(&Envelope::auth(auth, "").with_warnings(warnings)))
+}
+
+/// Vault's token type resolution: a mount tuned to `service` or `batch` decides; otherwise the
+/// role's `token_type`, and for `default` the mount's `default-service`/`default-batch`.
+fn issues_batch(mount: &Mount, role: &Map<String, Value>) -> bool {
+    match (mount.tune.token_type.as_str(), role.get("token_type").and_then(Value::as_str).unwrap_or("default")) {
+        ("service", _) => false,
+        ("batch", _) => true,
+        (_, "service") => false,
+        (_, "batch") => true,
+        (mount_default, _) => mount_default == "default-batch",
+    }
 }
 
 fn strings(map: &Map<String, Value>, field: &str) -> Vec<String> {

@@ -22,13 +22,23 @@ pub struct AppState {
     /// One validator per mount, swapped whole when its config is written.
     validators: RwLock<HashMap<String, Arc<Validator>>>,
     pub metrics: crate::metrics::Metrics,
+    /// Seals and opens batch tokens with the store's key ring.
+    pub sealer: crate::batch::Sealer,
     /// Parsed ACL policies by name, dropped when a policy is written or deleted.
     policies: RwLock<HashMap<String, Arc<crate::acl::Policy>>>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<Store>, fetcher: Arc<dyn Fetch>, clock: Clock) -> AppState {
-        AppState {
+    /// Loads (or creates) the batch-token key ring.
+    pub fn new(
+        store: Arc<Store>,
+        fetcher: Arc<dyn Fetch>,
+        clock: Clock,
+    ) -> Result<AppState, jwtgate_store::StoreError> {
+        let now = clock().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let sealer = crate::batch::Sealer::new(&store.key_ring(now)?);
+        Ok(AppState {
+            sealer,
             store,
             fetcher,
             clock,
@@ -37,7 +47,7 @@ impl AppState {
             validators: RwLock::new(HashMap::new()),
             metrics: crate::metrics::Metrics::default(),
             policies: RwLock::new(HashMap::new()),
-        }
+        })
     }
 
     /// (mount, attempts, failures) of every mount whose validator fetches keys.

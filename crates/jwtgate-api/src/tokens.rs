@@ -13,8 +13,16 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 pub fn lookup_self(state: &AppState, caller: Option<Caller>) -> Result<HttpResponse, ApiError> {
-    let Caller { token, record } = caller.ok_or(ApiError::PermissionDenied)?;
+    let Caller { token, record, .. } = caller.ok_or(ApiError::PermissionDenied)?;
     Ok(wire::json(&Envelope::data(lookup_data(&token, &record, state.now()), "token")))
+}
+
+fn token_type(id: &str) -> &'static str {
+    if id.starts_with(crate::batch::PREFIX) {
+        "batch"
+    } else {
+        "service"
+    }
 }
 
 /// Vault's lookup object; `id` is the token as presented, or `""` for accessor lookups.
@@ -26,18 +34,27 @@ fn lookup_data(id: &str, record: &TokenRecord, now: i64) -> Value {
         "explicit_max_ttl": record.explicit_max_ttl, "id": id,
         "issue_time": crate::time::rfc3339(record.creation_time), "meta": record.meta, "num_uses": record.num_uses,
         "orphan": record.orphan, "path": record.path, "policies": record.policies, "renewable": record.renewable,
-        "ttl": record.expire_time.map_or(0, |at| (at - now).max(0)), "type": "service",
+        "ttl": record.expire_time.map_or(0, |at| (at - now).max(0)), "type": token_type(id),
         "last_renewal_time": record.last_renewal_time, "period": (record.period > 0).then_some(record.period),
     })
 }
 
+const NOT_RENEWABLE: &str = "batch tokens cannot be renewed";
+const NOT_REVOCABLE: &str = "batch tokens cannot be revoked";
+
 pub async fn renew_self(state: &Arc<AppState>, caller: Option<Caller>, body: &Body) -> Result<HttpResponse, ApiError> {
-    let Caller { token, record } = caller.ok_or(ApiError::PermissionDenied)?;
+    let Caller { token, record, batch } = caller.ok_or(ApiError::PermissionDenied)?;
+    if batch {
+        return Err(ApiError::BadRequest(NOT_RENEWABLE.into()));
+    }
     renew(state, Target::Token(token), record, body).await
 }
 
 pub async fn revoke_self(state: &Arc<AppState>, caller: Option<Caller>) -> Result<HttpResponse, ApiError> {
-    let Caller { token, .. } = caller.ok_or(ApiError::PermissionDenied)?;
+    let Caller { token, batch, .. } = caller.ok_or(ApiError::PermissionDenied)?;
+    if batch {
+        return Err(ApiError::BadRequest(NOT_REVOCABLE.into()));
+    }
     let store = state.store.clone();
     blocking(move || Ok(store.revoke_token(&token)?)).await?;
     Ok(wire::no_content())
@@ -65,7 +82,11 @@ pub async fn admin(
         TokenAction::Lookup => {
             let token = required(body, "token", "missing token ID")?;
             let lookup = token.clone();
-            let record = blocking(move || Ok(store.lookup_token(&lookup, now)?)).await?;
+            let record = if token.starts_with(crate::batch::PREFIX) {
+                state.sealer.open(&token, now)
+            } else {
+                blocking(move || Ok(store.lookup_token(&lookup, now)?)).await?
+            };
             let record = record.ok_or_else(|| ApiError::Forbidden("bad token".into()))?;
             Ok(wire::json(&Envelope::data(lookup_data(&token, &record, now), "token")))
         }
@@ -74,6 +95,12 @@ pub async fn admin(
             let record = blocking(move || Ok(store.lookup_accessor(&accessor, now)?)).await?;
             let record = record.ok_or_else(|| ApiError::BadRequest("invalid accessor".into()))?;
             Ok(wire::json(&Envelope::data(lookup_data("", &record, now), "token")))
+        }
+        TokenAction::Renew | TokenAction::Revoke
+            if fields::string(body, "token")?.is_some_and(|t| t.starts_with(crate::batch::PREFIX)) =>
+        {
+            let message = if action == TokenAction::Renew { NOT_RENEWABLE } else { NOT_REVOCABLE };
+            Err(ApiError::BadRequest(message.into()))
         }
         TokenAction::Renew | TokenAction::RenewAccessor => {
             let target = if action == TokenAction::Renew {

@@ -144,7 +144,7 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
         tracing::warn!("dev mode: plain HTTP and a temporary store");
     }
     let fetcher: Arc<dyn jwtgate_verifier::Fetch> = Arc::new(jwtgate_verifier::HttpsFetcher::default());
-    let mut app_state = AppState::new(store.clone(), fetcher, clock);
+    let mut app_state = AppState::new(store.clone(), fetcher, clock).map_err(|e| e.to_string())?;
     app_state.default_lease_ttl = settings.default_lease_ttl;
     app_state.max_lease_ttl = settings.max_lease_ttl;
     let state = web::Data::new(app_state);

@@ -312,3 +312,104 @@ async fn created_tokens() {
         Some("permission denied"),
     );
 }
+
+#[actix_web::test]
+async fn batch_tokens() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    let role = json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault", "token_type": "batch", "token_ttl": "10m", "token_policies": "reader"});
+    assert_eq!(server.call("PUT", "auth/jwt/role/batch", Some(ROOT), Some(role)).await.status, 204);
+    let records_before = server.state.store.token_records();
+    let reply = server.call("PUT", "auth/jwt/login", None, Some(json!({"role": "batch", "jwt": token()}))).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let auth = &reply.body["auth"];
+    assert_eq!(
+        (auth["token_type"].clone(), auth["accessor"].clone(), auth["renewable"].clone()),
+        (json!("batch"), json!(""), json!(false))
+    );
+    assert_eq!(auth["lease_duration"], 600);
+    assert_eq!(server.state.store.token_records(), records_before, "a batch login writes nothing");
+    let batch = auth["client_token"].as_str().unwrap().to_owned();
+    assert!(batch.starts_with("jgb."));
+
+    let me = server.call("GET", "auth/token/lookup-self", Some(&batch), None).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(
+        (me.body["data"]["type"].clone(), me.body["data"]["policies"].clone()),
+        (json!("batch"), json!(["default", "reader"]))
+    );
+    assert_eq!(me.body["data"]["meta"], json!({"role": "batch"}));
+    assert_error(
+        &server.call("PUT", "auth/token/renew-self", Some(&batch), None).await,
+        400,
+        Some("batch tokens cannot be renewed"),
+    );
+    assert_error(
+        &server.call("PUT", "auth/token/revoke-self", Some(&batch), None).await,
+        400,
+        Some("batch tokens cannot be revoked"),
+    );
+    assert_error(
+        &server.call("POST", "auth/token/revoke", Some(ROOT), Some(json!({"token": batch}))).await,
+        400,
+        Some("batch tokens cannot be revoked"),
+    );
+    assert_eq!(
+        server.call("POST", "auth/token/lookup", Some(ROOT), Some(json!({"token": batch}))).await.body["data"]["type"],
+        "batch"
+    );
+
+    // Tampering with a batch token makes it no token at all.
+    let mut tampered = batch.clone().into_bytes();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert_error(
+        &server.call("GET", "auth/token/lookup-self", Some(&tampered), None).await,
+        403,
+        Some("permission denied"),
+    );
+
+    // A mount tuned to default-batch issues batch tokens for `default` roles; `service` forces service.
+    server
+        .call(
+            "POST",
+            "sys/auth/batchy",
+            Some(ROOT),
+            Some(json!({"type": "jwt", "config": {"token_type": "default-batch"}})),
+        )
+        .await;
+    server
+        .call("PUT", "auth/batchy/config", Some(ROOT), Some(json!({"jwt_validation_pubkeys": [key().public_pem()]})))
+        .await;
+    server
+        .call(
+            "PUT",
+            "auth/batchy/role/r",
+            Some(ROOT),
+            Some(json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault"})),
+        )
+        .await;
+    let reply = server.call("PUT", "auth/batchy/login", None, Some(json!({"role": "r", "jwt": token()}))).await;
+    assert_eq!(reply.body["auth"]["token_type"], "batch");
+    server
+        .call(
+            "POST",
+            "sys/auth/servicey",
+            Some(ROOT),
+            Some(json!({"type": "jwt", "config": {"token_type": "service"}})),
+        )
+        .await;
+    server
+        .call("PUT", "auth/servicey/config", Some(ROOT), Some(json!({"jwt_validation_pubkeys": [key().public_pem()]})))
+        .await;
+    server
+        .call(
+            "PUT",
+            "auth/servicey/role/r",
+            Some(ROOT),
+            Some(json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault", "token_type": "batch"})),
+        )
+        .await;
+    let reply = server.call("PUT", "auth/servicey/login", None, Some(json!({"role": "r", "jwt": token()}))).await;
+    assert_eq!(reply.body["auth"]["token_type"], "service");
+}

@@ -52,7 +52,7 @@ impl Server {
         let store = Arc::new(Store::open(&Options::new(dir.path().join("db"))).unwrap());
         jwtgate_api::initialize(&store, NOW, Some(ROOT.into())).unwrap();
         let clock: jwtgate_api::Clock = Arc::new(|| SystemTime::UNIX_EPOCH + Duration::from_secs(NOW as u64));
-        let state = web::Data::new(AppState::new(store, Arc::new(HttpsFetcher::default()), clock));
+        let state = web::Data::new(AppState::new(store, Arc::new(HttpsFetcher::default()), clock).unwrap());
         Server { _dir: dir, state }
     }
 
@@ -61,7 +61,7 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&Options::new(dir.path().join("db"))).unwrap());
         let clock: jwtgate_api::Clock = Arc::new(|| SystemTime::UNIX_EPOCH + Duration::from_secs(NOW as u64));
-        let state = web::Data::new(AppState::new(store, Arc::new(HttpsFetcher::default()), clock));
+        let state = web::Data::new(AppState::new(store, Arc::new(HttpsFetcher::default()), clock).unwrap());
         Server { _dir: dir, state }
     }
 
