@@ -91,7 +91,7 @@ pub async fn dispatch(
     // Public endpoints never look at a token: a stale one on a login is ignored, and a
     // use-limited one is not spent.
     let caller = match &resolved {
-        Ok(endpoint) if endpoint.access(operation) == Access::Public => None,
+        Ok(endpoint) if endpoint.access() == Access::Public => None,
         _ => authenticate(&state, &request).await?,
     };
     let endpoint = match resolved {
@@ -101,7 +101,7 @@ pub async fn dispatch(
         Err(_) if presented && caller.is_none() => return Err(ApiError::InvalidToken),
         Err(_) => return Err(ApiError::PermissionDenied),
     };
-    let access = endpoint.access(operation);
+    let access = endpoint.access();
     if access != Access::Public {
         let caller = match &caller {
             Some(caller) => caller,
@@ -176,7 +176,58 @@ pub async fn dispatch(
         }
         Endpoint::Policies => list_policies(&state).await,
         Endpoint::Policy(name) => policy_endpoint(&state, operation, &name, &body).await,
+        Endpoint::AuthTune(path) => tune(&state, operation, mount_of(path.trim_matches('/')), &body).await,
     }
+}
+
+/// `sys/auth/<path>/tune`: read or change a mount's TTLs and token type.
+async fn tune(
+    state: &Arc<AppState>,
+    operation: Operation,
+    mount: Option<Mount>,
+    body: &Body,
+) -> Result<HttpResponse, ApiError> {
+    let mut mount = mount.ok_or_else(|| ApiError::BadRequest("cannot fetch sysview for path".into()))?;
+    if operation == Operation::Read {
+        let tune = &mount.tune;
+        let effective = |value: u64, system: i64| if value > 0 { value as i64 } else { system };
+        return Ok(wire::json(&Envelope::data(
+            json!({
+                "default_lease_ttl": effective(tune.default_lease_ttl, state.default_lease_ttl),
+                "max_lease_ttl": effective(tune.max_lease_ttl, state.max_lease_ttl),
+                "force_no_cache": false, "token_type": tune.token_type, "description": mount.description,
+            }),
+            "system",
+        )));
+    }
+    for field in ["default_lease_ttl", "max_lease_ttl"] {
+        if let Some(seconds) = crate::fields::duration(body, field)? {
+            let seconds = u64::try_from(seconds).map_err(|_| ApiError::BadRequest(format!("invalid {field}")))?;
+            if seconds as i64 > state.max_lease_ttl {
+                return Err(ApiError::BadRequest(format!("{field} cannot be greater than the system max lease TTL")));
+            }
+            if field == "default_lease_ttl" {
+                mount.tune.default_lease_ttl = seconds
+            } else {
+                mount.tune.max_lease_ttl = seconds
+            }
+        }
+    }
+    if mount.tune.max_lease_ttl > 0 && mount.tune.default_lease_ttl > mount.tune.max_lease_ttl {
+        return Err(ApiError::BadRequest("backend max lease TTL cannot be less than the default lease TTL".into()));
+    }
+    if let Some(kind) = crate::fields::string(body, "token_type")? {
+        if !["default-service", "default-batch", "service", "batch"].contains(&kind.as_str()) {
+            return Err(ApiError::BadRequest(format!("invalid token type {kind:?}")));
+        }
+        mount.tune.token_type = kind;
+    }
+    if let Some(description) = crate::fields::string(body, "description")? {
+        mount.description = description;
+    }
+    let store = state.store.clone();
+    blocking(move || Ok(store.put_mount(&mount)?)).await?;
+    Ok(wire::no_content())
 }
 
 /// The merged ACL of a token's policies; unknown policy names grant nothing.

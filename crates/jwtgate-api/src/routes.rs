@@ -58,11 +58,12 @@ pub enum Endpoint {
     Policies,
     Policy(String),
     Metrics,
+    AuthTune(String),
 }
 
 /// Every endpoint kind. `Endpoint::kind` matches exhaustively, so a new endpoint cannot be
 /// added without naming it here, and the access test requires a sample of each.
-pub const KINDS: [&str; 15] = [
+pub const KINDS: [&str; 16] = [
     "health",
     "init",
     "auth-list",
@@ -78,6 +79,7 @@ pub const KINDS: [&str; 15] = [
     "policies",
     "policy",
     "metrics",
+    "auth-tune",
 ];
 
 impl Endpoint {
@@ -98,14 +100,15 @@ impl Endpoint {
             Endpoint::Policies => "policies",
             Endpoint::Policy(_) => "policy",
             Endpoint::Metrics => "metrics",
+            Endpoint::AuthTune(_) => "auth-tune",
         }
     }
 
-    pub fn access(&self, operation: Operation) -> Access {
+    pub fn access(&self) -> Access {
         match self {
             Endpoint::Health | Endpoint::Init | Endpoint::Login(_) => Access::Public,
-            // Enabling or disabling auth methods and minting orphans are root-protected in Vault.
-            Endpoint::AuthMount(_) if matches!(operation, Operation::Write | Operation::Delete) => Access::Sudo,
+            // `sys/auth/*` (enable, read, disable, tune) and minting orphans are root-protected in Vault.
+            Endpoint::AuthMount(_) | Endpoint::AuthTune(_) => Access::Sudo,
             Endpoint::TokenAdmin(TokenAction::CreateOrphan) => Access::Sudo,
             _ => Access::Policy,
         }
@@ -129,6 +132,7 @@ impl Endpoint {
             Endpoint::Policies => &[List, Read],
             Endpoint::Policy(_) => &[Read, Write, Delete],
             Endpoint::Metrics => &[Read],
+            Endpoint::AuthTune(_) => &[Read, Write],
         }
     }
 }
@@ -173,6 +177,9 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, ApiError> {
     }
     if let Some(name) = path.strip_prefix("sys/policies/acl/") {
         return Ok(Endpoint::Policy(name.to_owned()));
+    }
+    if let Some(mount) = path.strip_prefix("sys/auth/").and_then(|p| p.strip_suffix("/tune")) {
+        return Ok(Endpoint::AuthTune(mount.to_owned()));
     }
     if let Some(mount) = path.strip_prefix("sys/auth/") {
         return Ok(Endpoint::AuthMount(mount.to_owned()));

@@ -133,3 +133,31 @@ fn a_config_mistake_stops_the_server_with_its_name() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown field `colour`") && stderr.contains("bad.toml"), "{stderr}");
 }
+
+#[test]
+fn the_seed_curl_line() {
+    if std::process::Command::new("curl").arg("--version").output().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "curl is required under CI=true");
+        eprintln!("SKIPPED: curl is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = "curl-root";
+    let server = start(&["--dev", "--dev-root-token-id", root], &dir.path().join("server.log"));
+    let key = TestKey::rsa(2048);
+    configure(&server, root, &key);
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{}\n", kubernetes_token(&key))).unwrap();
+    // Vault's documented line, run by a shell exactly as a user types it.
+    let line = r#"curl --silent --request POST --data '{"jwt": "'"$(cat "$TOKEN_FILE")"'", "role": "my-role"}' "$VAULT_ADDR/v1/auth/jwt/login""#;
+    let output = std::process::Command::new("sh")
+        .args(["-c", line])
+        .env("TOKEN_FILE", &token_file)
+        .env("VAULT_ADDR", format!("http://{}", server.address))
+        .output()
+        .unwrap();
+    server.stop();
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    assert_eq!(body["auth"]["policies"], json!(["default"]), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(body["auth"]["client_token"].as_str().is_some_and(|t| t.starts_with("jgs.")));
+}

@@ -44,6 +44,7 @@ fn samples() -> Vec<(&'static str, &'static str, Option<Value>, bool)> {
         ),
         ("DELETE", "sys/policies/acl/nothing", None, false),
         ("GET", "sys/metrics?format=prometheus", None, false),
+        ("GET", "sys/auth/jwt/tune", None, false),
         ("PUT", "auth/token/revoke-self", None, true),
     ]
 }
@@ -54,6 +55,11 @@ async fn every_route_enforces_its_access() {
     let default_token = server.login("jwt").await;
     let revoked = server.login("jwt").await;
     assert_eq!(server.call("PUT", "auth/token/revoke-self", Some(&revoked), None).await.status, 204);
+    // A token that expires before the matrix runs; the default token outlives it.
+    let expiring =
+        server.call("POST", "auth/token/create", Some(ROOT), Some(json!({"policies": "default", "ttl": "1m"}))).await;
+    let expired = expiring.body["auth"]["client_token"].as_str().unwrap().to_owned();
+    server.advance(120);
     // The table covers every endpoint kind the router resolves.
     let mounts = vec!["jwt".to_owned()];
     let mut kinds: Vec<&str> = samples()
@@ -72,6 +78,7 @@ async fn every_route_enforces_its_access() {
             ("none", None),
             ("malformed", Some("not-a-token")),
             ("revoked", Some(revoked.as_str())),
+            ("expired", Some(expired.as_str())),
             ("default", Some(default_token.as_str())),
         ];
         for (who, token) in tokens {

@@ -273,3 +273,48 @@ async fn prometheus_metrics() {
         Some("only format=prometheus is supported"),
     );
 }
+
+#[actix_web::test]
+async fn mount_tuning() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    let read = server.call("GET", "sys/auth/jwt/tune", Some(ROOT), None).await;
+    assert_eq!(
+        (read.body["data"]["default_lease_ttl"].clone(), read.body["data"]["max_lease_ttl"].clone()),
+        (json!(2_764_800), json!(2_764_800))
+    );
+    assert_eq!(
+        server
+            .call(
+                "POST",
+                "sys/auth/jwt/tune",
+                Some(ROOT),
+                Some(json!({"default_lease_ttl": "30m", "max_lease_ttl": "2h"}))
+            )
+            .await
+            .status,
+        204
+    );
+    let read = server.call("GET", "sys/auth/jwt/tune", Some(ROOT), None).await;
+    assert_eq!(
+        (read.body["data"]["default_lease_ttl"].clone(), read.body["data"]["max_lease_ttl"].clone()),
+        (json!(1800), json!(7200))
+    );
+    // The role's 1h TTL is within the tuned maximum; a role without TTL gets the tuned default.
+    let no_ttl = json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault"});
+    server.call("PUT", "auth/jwt/role/no-ttl", Some(ROOT), Some(no_ttl)).await;
+    let reply = server.call("PUT", "auth/jwt/login", None, Some(json!({"role": "no-ttl", "jwt": token()}))).await;
+    assert_eq!(reply.body["auth"]["lease_duration"], 1800);
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"default_lease_ttl": "3h"}), "backend max lease TTL cannot be less than the default lease TTL"),
+        (json!({"max_lease_ttl": "9999h"}), "max_lease_ttl cannot be greater than the system max lease TTL"),
+        (json!({"token_type": "weird"}), "invalid token type \"weird\""),
+    ];
+    for (body, message) in cases {
+        assert_error(&server.call("POST", "sys/auth/jwt/tune", Some(ROOT), Some(body)).await, 400, Some(message));
+    }
+    assert_error(
+        &server.call("GET", "sys/auth/nope/tune", Some(ROOT), None).await,
+        400,
+        Some("cannot fetch sysview for path"),
+    );
+}

@@ -13,6 +13,7 @@ use jwtgate_store::{Options, Store};
 use jwtgate_verifier::testkit::TestKey;
 use jwtgate_verifier::HttpsFetcher;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -29,6 +30,13 @@ pub fn key() -> &'static TestKey {
 pub struct Server {
     _dir: tempfile::TempDir,
     pub state: web::Data<AppState>,
+    /// The server's clock, in Unix seconds; tests move it.
+    pub now: Arc<AtomicI64>,
+}
+
+fn test_clock(now: &Arc<AtomicI64>) -> jwtgate_api::Clock {
+    let now = now.clone();
+    Arc::new(move || SystemTime::UNIX_EPOCH + Duration::from_secs(now.load(Ordering::SeqCst) as u64))
 }
 
 /// A response: status and JSON body (`Null` when empty).
@@ -51,18 +59,23 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&Options::new(dir.path().join("db"))).unwrap());
         jwtgate_api::initialize(&store, NOW, Some(ROOT.into())).unwrap();
-        let clock: jwtgate_api::Clock = Arc::new(|| SystemTime::UNIX_EPOCH + Duration::from_secs(NOW as u64));
-        let state = web::Data::new(AppState::new(store, Arc::new(HttpsFetcher::default()), clock).unwrap());
-        Server { _dir: dir, state }
+        let now = Arc::new(AtomicI64::new(NOW));
+        let state = web::Data::new(AppState::new(store, Arc::new(HttpsFetcher::default()), test_clock(&now)).unwrap());
+        Server { _dir: dir, state, now }
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance(&self, seconds: i64) {
+        self.now.fetch_add(seconds, Ordering::SeqCst);
     }
 
     /// An uninitialised server.
     pub fn uninitialised() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&Options::new(dir.path().join("db"))).unwrap());
-        let clock: jwtgate_api::Clock = Arc::new(|| SystemTime::UNIX_EPOCH + Duration::from_secs(NOW as u64));
-        let state = web::Data::new(AppState::new(store, Arc::new(HttpsFetcher::default()), clock).unwrap());
-        Server { _dir: dir, state }
+        let now = Arc::new(AtomicI64::new(NOW));
+        let state = web::Data::new(AppState::new(store, Arc::new(HttpsFetcher::default()), test_clock(&now)).unwrap());
+        Server { _dir: dir, state, now }
     }
 
     pub async fn raw(&self, request: test::TestRequest) -> Reply {
