@@ -320,17 +320,37 @@ pub fn is_root(record: &TokenRecord) -> bool {
 }
 
 async fn health(state: &Arc<AppState>, request: &HttpRequest, operation: Operation) -> Result<HttpResponse, ApiError> {
+    let query: Vec<(String, String)> = request
+        .query_string()
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+        .collect();
+    let mut codes = [("activecode", 200u16), ("uninitcode", 501), ("sealedcode", 503)];
+    for (name, code) in &mut codes {
+        if let Some((_, value)) = query.iter().find(|(k, _)| k == name) {
+            *code = value
+                .parse::<u16>()
+                .ok()
+                .filter(|c| (100..1000).contains(c))
+                .ok_or_else(|| ApiError::BadRequest("bad code value".into()))?;
+        }
+    }
+    // jwtgate is never a standby, but clients send these; Vault parses them case-insensitively.
+    for name in ["standbyok", "perfstandbyok"] {
+        if let Some((_, value)) = query.iter().find(|(k, _)| k == name) {
+            if !["true", "false", "1", "0", "t", "f", ""].contains(&value.to_ascii_lowercase().as_str()) {
+                return Err(ApiError::BadRequest(format!("bad value for {name} parameter")));
+            }
+        }
+    }
     let store = state.store.clone();
-    let initialized = blocking(move || Ok(store.is_initialized()?)).await?;
-    let query: Vec<(&str, &str)> = request.query_string().split('&').filter_map(|kv| kv.split_once('=')).collect();
-    let code = |name: &str, default: u16| {
-        query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.parse::<u16>().ok())
-            .unwrap_or(default)
+    let (initialized, status) = match blocking(move || Ok(store.is_initialized()?)).await {
+        Ok(true) => (Some(true), codes[0].1),
+        Ok(false) => (Some(false), codes[1].1),
+        // The store cannot answer: report unavailable, as a sealed Vault does.
+        Err(_) => (None, codes[2].1),
     };
-    let status = if initialized { code("activecode", 200) } else { code("uninitcode", 501) };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let mut response = HttpResponse::build(status);
     response.insert_header(("Cache-Control", "no-store")).insert_header(("Content-Type", "application/json"));
@@ -338,7 +358,7 @@ async fn health(state: &Arc<AppState>, request: &HttpRequest, operation: Operati
         return Ok(response.finish());
     }
     let body = json!({
-        "initialized": initialized, "sealed": false, "standby": false, "performance_standby": false,
+        "initialized": initialized.unwrap_or(false), "sealed": initialized.is_none(), "standby": false, "performance_standby": false,
         "replication_performance_mode": "disabled", "replication_dr_mode": "disabled",
         "server_time_utc": state.now(), "version": concat!("jwtgate-", env!("CARGO_PKG_VERSION")),
         "cluster_name": "jwtgate", "cluster_id": "00000000-0000-0000-0000-000000000000"

@@ -9,6 +9,21 @@ async fn health_and_init() {
     assert_eq!(reply.status, 501);
     assert_eq!(reply.body["initialized"], false);
     assert_eq!(fresh.call("GET", "sys/health?uninitcode=299", None, None).await.status.as_u16(), 299);
+    // The Go client's overrides, booleans in any case.
+    assert_eq!(
+        fresh
+            .call("GET", "sys/health?standbyok=TRUE&perfstandbyok=True&uninitcode=200", None, None)
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    assert_error(&fresh.call("GET", "sys/health?activecode=abc", None, None).await, 400, Some("bad code value"));
+    assert_error(
+        &fresh.call("GET", "sys/health?standbyok=maybe", None, None).await,
+        400,
+        Some("bad value for standbyok parameter"),
+    );
     assert_eq!(fresh.call("GET", "sys/init", None, None).await.body, json!({"initialized": false}));
     let init = fresh.call("PUT", "sys/init", None, Some(json!({}))).await;
     assert_eq!(init.status, 200);
