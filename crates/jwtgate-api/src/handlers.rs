@@ -90,8 +90,11 @@ pub async fn dispatch(
     let resolved = routes::resolve(&path, &mount_paths);
     // Public endpoints never look at a token: a stale one on a login is ignored, and a
     // use-limited one is not spent.
+    let public = |endpoint: &Endpoint| {
+        endpoint.access() == Access::Public || (*endpoint == Endpoint::Metrics && state.unauthenticated_metrics)
+    };
     let caller = match &resolved {
-        Ok(endpoint) if endpoint.access() == Access::Public => None,
+        Ok(endpoint) if public(endpoint) => None,
         _ => authenticate(&state, &request).await?,
     };
     let endpoint = match resolved {
@@ -102,7 +105,7 @@ pub async fn dispatch(
         Err(_) => return Err(ApiError::PermissionDenied),
     };
     let access = endpoint.access();
-    if access != Access::Public {
+    if !public(&endpoint) {
         let caller = match &caller {
             Some(caller) => caller,
             None if presented => return Err(ApiError::InvalidToken),

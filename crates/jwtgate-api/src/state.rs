@@ -19,6 +19,8 @@ pub struct AppState {
     pub clock: Clock,
     pub default_lease_ttl: i64,
     pub max_lease_ttl: i64,
+    /// Serve `sys/metrics` without a token (Vault's `unauthenticated_metrics_access`).
+    pub unauthenticated_metrics: bool,
     /// One validator per mount, swapped whole when its config is written.
     validators: RwLock<HashMap<String, Arc<Validator>>>,
     pub metrics: crate::metrics::Metrics,
@@ -44,6 +46,7 @@ impl AppState {
             clock,
             default_lease_ttl: SYSTEM_TTL,
             max_lease_ttl: SYSTEM_TTL,
+            unauthenticated_metrics: false,
             validators: RwLock::new(HashMap::new()),
             metrics: crate::metrics::Metrics::default(),
             policies: RwLock::new(HashMap::new()),

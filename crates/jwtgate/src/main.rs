@@ -147,6 +147,7 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
     let mut app_state = AppState::new(store.clone(), fetcher, clock).map_err(|e| e.to_string())?;
     app_state.default_lease_ttl = settings.default_lease_ttl;
     app_state.max_lease_ttl = settings.max_lease_ttl;
+    app_state.unauthenticated_metrics = settings.unauthenticated_metrics;
     let state = web::Data::new(app_state);
     spawn_sweeper(store.clone());
     let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(jwtgate_api::configure))

@@ -29,6 +29,13 @@ struct RawTcp {
     tls_cert_file: Option<PathBuf>,
     tls_key_file: Option<PathBuf>,
     tls_disable: Option<bool>,
+    telemetry: Option<RawTelemetry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetry {
+    unauthenticated_metrics_access: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +63,8 @@ pub struct Settings {
     pub max_lease_ttl: i64,
     pub log_level: String,
     pub json_logs: bool,
+    /// `listener.tcp.telemetry.unauthenticated_metrics_access`: serve `sys/metrics` without a token.
+    pub unauthenticated_metrics: bool,
 }
 
 impl Settings {
@@ -71,6 +80,7 @@ impl Settings {
             max_lease_ttl: jwtgate_api::SYSTEM_TTL,
             log_level: "info".into(),
             json_logs: false,
+            unauthenticated_metrics: false,
         }
     }
 
@@ -125,6 +135,8 @@ impl Settings {
             settings.fsync = sled.fsync.unwrap_or(false);
         }
         let tcp = raw.listener.and_then(|l| l.tcp).unwrap_or_default();
+        settings.unauthenticated_metrics =
+            tcp.telemetry.as_ref().and_then(|t| t.unauthenticated_metrics_access).unwrap_or(false);
         if let Some(address) = tcp.address {
             settings.address = address;
         }
@@ -157,9 +169,9 @@ mod tests {
     fn the_three_formats_read_the_same_layout() {
         let dir = tempfile::tempdir().unwrap();
         let files = [
-            write(&dir, "c.toml", "default_lease_ttl = \"1h\"\nlog_format = \"json\"\n[listener.tcp]\naddress = \"0.0.0.0:8300\"\ntls_cert_file = \"/c.pem\"\ntls_key_file = \"/k.pem\"\n[storage.sled]\npath = \"/var/lib/jwtgate\"\nfsync = true\n"),
-            write(&dir, "c.json", r#"{"default_lease_ttl":"1h","log_format":"json","listener":{"tcp":{"address":"0.0.0.0:8300","tls_cert_file":"/c.pem","tls_key_file":"/k.pem"}},"storage":{"sled":{"path":"/var/lib/jwtgate","fsync":true}}}"#),
-            write(&dir, "c.yaml", "default_lease_ttl: 1h\nlog_format: json\nlistener:\n  tcp:\n    address: 0.0.0.0:8300\n    tls_cert_file: /c.pem\n    tls_key_file: /k.pem\nstorage:\n  sled:\n    path: /var/lib/jwtgate\n    fsync: true\n"),
+            write(&dir, "c.toml", "default_lease_ttl = \"1h\"\nlog_format = \"json\"\n[listener.tcp]\naddress = \"0.0.0.0:8300\"\ntls_cert_file = \"/c.pem\"\ntls_key_file = \"/k.pem\"\n[listener.tcp.telemetry]\nunauthenticated_metrics_access = true\n[storage.sled]\npath = \"/var/lib/jwtgate\"\nfsync = true\n"),
+            write(&dir, "c.json", r#"{"default_lease_ttl":"1h","log_format":"json","listener":{"tcp":{"address":"0.0.0.0:8300","tls_cert_file":"/c.pem","tls_key_file":"/k.pem","telemetry":{"unauthenticated_metrics_access":true}}},"storage":{"sled":{"path":"/var/lib/jwtgate","fsync":true}}}"#),
+            write(&dir, "c.yaml", "default_lease_ttl: 1h\nlog_format: json\nlistener:\n  tcp:\n    address: 0.0.0.0:8300\n    tls_cert_file: /c.pem\n    tls_key_file: /k.pem\n    telemetry:\n      unauthenticated_metrics_access: true\nstorage:\n  sled:\n    path: /var/lib/jwtgate\n    fsync: true\n"),
         ];
         for file in files {
             let settings = Settings::load(Some(&file), Vec::new()).unwrap();
@@ -168,6 +180,7 @@ mod tests {
             assert_eq!((settings.data_dir.to_str().unwrap(), settings.fsync), ("/var/lib/jwtgate", true));
             assert_eq!((settings.default_lease_ttl, settings.max_lease_ttl), (3600, 768 * 3600));
             assert!(settings.json_logs);
+            assert!(settings.unauthenticated_metrics);
         }
     }
 

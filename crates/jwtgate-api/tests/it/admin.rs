@@ -333,3 +333,17 @@ async fn mount_tuning() {
         Some("cannot fetch sysview for path"),
     );
 }
+
+#[actix_web::test]
+async fn metrics_can_be_served_without_a_token_when_configured() {
+    let server = Server::new();
+    assert_error(
+        &server.call("GET", "sys/metrics?format=prometheus", None, None).await,
+        403,
+        Some("permission denied"),
+    );
+    let open = Server::configured(|state| state.unauthenticated_metrics = true);
+    assert_eq!(open.call("GET", "sys/metrics?format=prometheus", None, None).await.status, 200);
+    // Only metrics: everything else still needs a token.
+    assert_error(&open.call("GET", "sys/auth", None, None).await, 403, Some("permission denied"));
+}

@@ -56,12 +56,18 @@ impl Default for Server {
 
 impl Server {
     pub fn new() -> Server {
+        Server::configured(|_| {})
+    }
+
+    /// A server whose state `adjust` may change before it starts.
+    pub fn configured(adjust: impl FnOnce(&mut AppState)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&Options::new(dir.path().join("db"))).unwrap());
         jwtgate_api::initialize(&store, NOW, Some(ROOT.into())).unwrap();
         let now = Arc::new(AtomicI64::new(NOW));
-        let state = web::Data::new(AppState::new(store, Arc::new(HttpsFetcher::default()), test_clock(&now)).unwrap());
-        Server { _dir: dir, state, now }
+        let mut state = AppState::new(store, Arc::new(HttpsFetcher::default()), test_clock(&now)).unwrap();
+        adjust(&mut state);
+        Server { _dir: dir, state: web::Data::new(state), now }
     }
 
     /// Moves the server's clock forward.
