@@ -370,46 +370,30 @@ async fn batch_tokens() {
     );
 
     // A mount tuned to default-batch issues batch tokens for `default` roles; `service` forces service.
-    server
-        .call(
-            "POST",
-            "sys/auth/batchy",
-            Some(ROOT),
-            Some(json!({"type": "jwt", "config": {"token_type": "default-batch"}})),
-        )
-        .await;
-    server
-        .call("PUT", "auth/batchy/config", Some(ROOT), Some(json!({"jwt_validation_pubkeys": [key().public_pem()]})))
-        .await;
-    server
-        .call(
-            "PUT",
-            "auth/batchy/role/r",
-            Some(ROOT),
-            Some(json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault"})),
-        )
-        .await;
-    let reply = server.call("PUT", "auth/batchy/login", None, Some(json!({"role": "r", "jwt": token()}))).await;
-    assert_eq!(reply.body["auth"]["token_type"], "batch");
-    server
-        .call(
-            "POST",
-            "sys/auth/servicey",
-            Some(ROOT),
-            Some(json!({"type": "jwt", "config": {"token_type": "service"}})),
-        )
-        .await;
-    server
-        .call("PUT", "auth/servicey/config", Some(ROOT), Some(json!({"jwt_validation_pubkeys": [key().public_pem()]})))
-        .await;
-    server
-        .call(
-            "PUT",
-            "auth/servicey/role/r",
-            Some(ROOT),
-            Some(json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault", "token_type": "batch"})),
-        )
-        .await;
-    let reply = server.call("PUT", "auth/servicey/login", None, Some(json!({"role": "r", "jwt": token()}))).await;
-    assert_eq!(reply.body["auth"]["token_type"], "service");
+    for (mount, tuned, role_type, issued) in
+        [("batchy", "default-batch", "default", "batch"), ("servicey", "service", "batch", "service")]
+    {
+        server
+            .call(
+                "POST",
+                &format!("sys/auth/{mount}"),
+                Some(ROOT),
+                Some(json!({"type": "jwt", "config": {"token_type": tuned}})),
+            )
+            .await;
+        server
+            .call(
+                "PUT",
+                &format!("auth/{mount}/config"),
+                Some(ROOT),
+                Some(json!({"jwt_validation_pubkeys": [key().public_pem()]})),
+            )
+            .await;
+        let role =
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault", "token_type": role_type});
+        server.call("PUT", &format!("auth/{mount}/role/r"), Some(ROOT), Some(role)).await;
+        let reply =
+            server.call("PUT", &format!("auth/{mount}/login"), None, Some(json!({"role": "r", "jwt": token()}))).await;
+        assert_eq!(reply.body["auth"]["token_type"], issued, "{mount}");
+    }
 }
