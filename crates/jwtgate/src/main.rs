@@ -1,6 +1,7 @@
 //! The `jwtgate` binary: `jwtgate server [--dev]`. Reads the command line, the clock and the
 //! environment, installs logging, and wires the store, the verifier's fetcher and the API.
 
+mod cli;
 mod clock;
 mod settings;
 
@@ -83,9 +84,40 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             ExitCode::SUCCESS
         }
-        _ => {
+        Some("completion") => match args.get(1).and_then(|shell| cli::completion(shell)) {
+            Some(script) => {
+                print!("{script}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("usage: jwtgate completion bash|zsh|fish");
+                ExitCode::from(2)
+            }
+        },
+        Some(command) => match cli::run(command, &args[1..]) {
+            Some(Ok(text)) => {
+                if !text.is_empty() {
+                    println!("{text}");
+                }
+                ExitCode::SUCCESS
+            }
+            // Vault's exit codes: 1 for usage, 2 for API errors and "no value found".
+            Some(Err(cli::Failure::Usage(message))) => {
+                eprintln!("{message}");
+                ExitCode::from(1)
+            }
+            Some(Err(cli::Failure::Error(message) | cli::Failure::NotFound(message))) => {
+                eprintln!("{message}");
+                ExitCode::from(2)
+            }
+            None => {
+                eprintln!("jwtgate: unknown command {command:?}\n\n{USAGE}");
+                ExitCode::from(1)
+            }
+        },
+        None => {
             eprint!("{USAGE}");
-            ExitCode::from(2)
+            ExitCode::from(1)
         }
     }
 }
