@@ -13,24 +13,41 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const USAGE: &str = "\
-usage: jwtgate server [--config FILE] [--dev] [--dev-root-token-id ID] [--dev-listen-address ADDR]
-                      [--listen-address ADDR] [--data-dir DIR]
+usage: jwtgate <command> [options] [args]
 
-  jwtgate server                 listen on 127.0.0.1:8200 (plain HTTP, loopback), keep state in
-                                 ./jwtgate-data, wait for `sys/init`
-  jwtgate server --config FILE   TOML, JSON or YAML in Vault's layout (listener.tcp, storage.sled,
-                                 default_lease_ttl, max_lease_ttl, log_level, log_format);
-                                 JWTGATE_* variables override it (JWTGATE_LISTENER__TCP__ADDRESS=...)
-  jwtgate server --dev           a temporary store, already initialised, plain HTTP; prints the
-                                 address and the root token
+Server:
+  server [--config FILE] [--dev] [--dev-root-token-id ID] [--dev-listen-address ADDR]
+         [--listen-address ADDR] [--data-dir DIR]
+      --config FILE   TOML, JSON or YAML in Vault's layout (listener.tcp, storage.sled,
+                      default_lease_ttl, max_lease_ttl, log_level, log_format); JWTGATE_*
+                      variables override it (JWTGATE_LISTENER__TCP__ADDRESS=...)
+      --dev           a temporary store, already initialised, plain HTTP; prints the root token
+      no flags        127.0.0.1:8200 over plain HTTP, state in ./jwtgate-data, waits for init
 
-Examples (the Vault CLI works against it with VAULT_ADDR set):
-  jwtgate server --dev --dev-root-token-id root
-  vault auth enable jwt
-  vault write auth/jwt/config oidc_discovery_url=https://kubernetes.default.svc.cluster.local oidc_discovery_ca_pem=@ca.crt
-  vault write auth/jwt/role/my-role role_type=jwt bound_audiences=vault user_claim=sub \\
+Client (the vault CLI's syntax; VAULT_ADDR/VAULT_TOKEN/VAULT_CACERT, JWTGATE_* first):
+  auth enable|disable|list|tune   write  read  list  delete  login -method=jwt
+  token lookup|renew|revoke       policy write|read|list|delete
+  operator init                   status
+  jwks to-pem [FILE|-]            a cluster's JWKS as PEM public keys, with their kids
+  completion bash|zsh|fish
+  Options before the path: -format=json, -field=NAME, -address=URL, -ca-cert=FILE, -path=P
+
+The seed's procedure, with `vault` replaced by `jwtgate`:
+  jwtgate server --dev --dev-root-token-id root &
+  export VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root
+  jwtgate auth enable jwt
+  jwtgate write auth/jwt/config oidc_discovery_url=https://kubernetes.default.svc.cluster.local \\
+      oidc_discovery_ca_pem=@ca.crt
+  jwtgate write auth/jwt/role/my-role role_type=jwt \\
+      bound_audiences=https://kubernetes.default.svc.cluster.local user_claim=sub \\
       bound_subject=system:serviceaccount:default:default policies=default ttl=1h
-  vault write auth/jwt/login role=my-role jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token
+  jwtgate write auth/jwt/login role=my-role jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token
+
+Chaining a cluster's keys without converting anything by hand:
+  kubectl get --raw /openid/v1/jwks > jwks.json
+  jwtgate write auth/jwt/config jwt_validation_jwks=@jwks.json
+  # or, as PEM blocks: jwtgate jwks to-pem jwks.json > keys.pem
+  #                    jwtgate write auth/jwt/config jwt_validation_pubkeys=@keys.pem
 ";
 
 struct ServerArgs {
