@@ -161,3 +161,38 @@ fn the_seed_curl_line() {
     assert_eq!(body["auth"]["policies"], json!(["default"]), "{}", String::from_utf8_lossy(&output.stdout));
     assert!(body["auth"]["client_token"].as_str().is_some_and(|t| t.starts_with("jgs.")));
 }
+
+#[test]
+fn oversized_chunked_bodies_get_413() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&["--dev", "--dev-root-token-id", "r"], &dir.path().join("server.log"));
+    assert_eq!(server.call("POST", "sys/auth/jwt", Some("r"), Some(&json!({"type": "jwt"}))).0, 204);
+    let mut stream = std::net::TcpStream::connect(&server.address).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    write!(
+        stream,
+        "POST /v1/auth/jwt/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    // 80 KiB in 8 KiB chunks, no Content-Length: the 64 KiB login limit still applies.
+    let chunk = "a".repeat(8192);
+    for _ in 0..10 {
+        if write!(stream, "{:x}\r\n{chunk}\r\n", chunk.len()).is_err() {
+            break; // the server may close early, which is fine
+        }
+    }
+    let _ = write!(stream, "0\r\n\r\n");
+    // Read what arrives; the server may keep the connection open after answering.
+    let mut bytes = vec![0u8; 4096];
+    let mut response = String::new();
+    while !response.contains("request body too large") {
+        match stream.read(&mut bytes) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => response.push_str(&String::from_utf8_lossy(&bytes[..n])),
+        }
+    }
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("request body too large"), "{response}");
+    server.stop();
+}
