@@ -10,8 +10,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("bench") => bench(&args[1..]),
         Some("-h" | "--help") | None => {
-            println!("usage: cargo xtask ci");
+            println!("usage: cargo xtask ci\n       cargo xtask bench [--quick] [--scenario NAME]");
             Ok(())
         }
         Some(other) => Err(format!("unknown xtask command {other:?}; try `cargo xtask --help`")),
@@ -65,6 +66,19 @@ fn ci() -> Result<(), String> {
     let mut fuzz_target = cargo();
     fuzz_target.args(["build", "--manifest-path", "crates/jwtgate-verifier/fuzz/Cargo.toml", "--target-dir", "target"]);
     run(fuzz_target)
+}
+
+/// Builds the release server and the load generator, then runs the login benchmark; the
+/// table goes to stdout and the figures to `target/bench/results.json`.
+fn bench(args: &[String]) -> Result<(), String> {
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "jwtgate", "-p", "jwtgate-bench"]);
+    run(build)?;
+    let root = project_root();
+    let mut bench = Command::new(root.join("target/release/jwtgate-bench"));
+    bench.current_dir(&root).arg(root.join("target/release/jwtgate")).args(args);
+    bench.args(["--out", "target/bench/results.json"]);
+    run(bench)
 }
 
 /// The verifier stays free of any HTTP server framework and of storage.

@@ -81,10 +81,7 @@ pub async fn dispatch(
     let list_query = request.query_string().split('&').any(|kv| kv.eq_ignore_ascii_case("list=true"));
     let operation =
         Operation::from_method(request.method().as_str(), list_query).ok_or(ApiError::UnsupportedOperation)?;
-    let mounts = {
-        let store = state.store.clone();
-        blocking(move || Ok(store.list_mounts()?)).await?
-    };
+    let mounts = state.mounts()?;
     let mount_paths: Vec<String> = mounts.iter().map(|m| m.path.clone()).collect();
     let presented = client_token(&request).is_some();
     let resolved = routes::resolve(&path, &mount_paths);
@@ -230,6 +227,7 @@ async fn tune(
     }
     let store = state.store.clone();
     blocking(move || Ok(store.put_mount(&mount)?)).await?;
+    state.forget_mounts();
     Ok(wire::no_content())
 }
 
@@ -460,6 +458,8 @@ async fn auth_mount(
                 let mount = path.clone();
                 blocking(move || Ok(store.delete_mount(&mount)?)).await?;
                 state.set_validator(&path, None)?;
+                state.forget_mounts();
+                state.forget(&path, None);
             }
             Ok(wire::no_content())
         }
@@ -507,6 +507,7 @@ async fn auth_mount(
             };
             let store = state.store.clone();
             blocking(move || Ok(store.put_mount(&mount)?)).await?;
+            state.forget_mounts();
             Ok(wire::no_content())
         }
     }
@@ -518,10 +519,7 @@ async fn mount_config(
     mount: &str,
     body: &Body,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let key = mount.to_owned();
-    let existing = blocking(move || Ok(store.get_config(&key)?)).await?;
-    let existing = existing.and_then(|v| v.as_object().cloned());
+    let existing = state.config(mount)?.map(|config| config.as_ref().clone());
     if operation == Operation::Read {
         let stored = existing.ok_or(ApiError::NotFound)?;
         return Ok(wire::json(&Envelope::data(Value::Object(config::read(&stored)), "jwt")));
@@ -538,6 +536,7 @@ async fn mount_config(
     };
     let (store, key, value) = (state.store.clone(), mount.to_owned(), Value::Object(stored));
     blocking(move || Ok(store.put_config(&key, &value)?)).await?;
+    state.forget(mount, None);
     state.set_validator(mount, validator)?;
     match wire::unknown_fields_warning(body, &config::KNOWN) {
         Some(warning) => Ok(wire::json(&Envelope::data(Value::Null, "jwt").with_warnings(vec![warning]))),
@@ -568,9 +567,7 @@ async fn role_endpoint(
             name.chars().take(128).collect::<String>()
         )));
     }
-    let (store, mount_path, role_name) = (state.store.clone(), mount.path.clone(), name.clone());
-    let existing =
-        blocking(move || Ok(store.get_role(&mount_path, &role_name)?)).await?.and_then(|v| v.as_object().cloned());
+    let existing = state.role(&mount.path, &name)?.map(|role| role.stored.clone());
     let store = state.store.clone();
     match operation {
         Operation::Read => {
@@ -578,7 +575,9 @@ async fn role_endpoint(
             Ok(wire::json(&Envelope::data(Value::Object(role::read(&stored)), "jwt")))
         }
         Operation::Delete => {
-            blocking(move || Ok(store.delete_role(&mount.path, &name)?)).await?;
+            let (mount_path, role_name) = (mount.path.clone(), name.clone());
+            blocking(move || Ok(store.delete_role(&mount_path, &role_name)?)).await?;
+            state.forget(&mount.path, Some(&name));
             Ok(wire::no_content())
         }
         _ => {
@@ -587,7 +586,9 @@ async fn role_endpoint(
             let (stored, mut warnings) = role::write(existing, body, mount_max)?;
             warnings.extend(wire::unknown_fields_warning(body, &role::KNOWN));
             let value = Value::Object(stored);
-            blocking(move || Ok(store.put_role(&mount.path, &name, &value)?)).await?;
+            let (mount_path, role_name) = (mount.path.clone(), name.clone());
+            blocking(move || Ok(store.put_role(&mount_path, &role_name, &value)?)).await?;
+            state.forget(&mount.path, Some(&name));
             if warnings.is_empty() {
                 Ok(wire::no_content())
             } else {

@@ -21,10 +21,7 @@ pub async fn login(
     peer: Option<IpAddr>,
 ) -> Result<HttpResponse, ApiError> {
     let bad = |text: String| ApiError::BadRequest(text);
-    let (store, path) = (state.store.clone(), mount.path.clone());
-    let stored_config = blocking(move || Ok(store.get_config(&path)?)).await?;
-    let stored_config =
-        stored_config.and_then(|c| c.as_object().cloned()).ok_or_else(|| bad("could not load configuration".into()))?;
+    let stored_config = state.config(&mount.path)?.ok_or_else(|| bad("could not load configuration".into()))?;
     let role_name = match body.get("role") {
         Some(Value::String(name)) if !name.is_empty() => name.to_lowercase(),
         Some(Value::String(_)) | None | Some(Value::Null) => {
@@ -35,12 +32,10 @@ pub async fn login(
     if role_name.is_empty() {
         return Err(bad("missing role".into()));
     }
-    let (store, path, name) = (state.store.clone(), mount.path.clone(), role_name.clone());
-    let stored_role = blocking(move || Ok(store.get_role(&path, &name)?)).await?;
     let shown: String = role_name.chars().take(128).collect();
-    let stored_role = stored_role
-        .and_then(|r| r.as_object().cloned())
-        .ok_or_else(|| bad(format!("role {shown:?} could not be found")))?;
+    let cached_role =
+        state.role(&mount.path, &role_name)?.ok_or_else(|| bad(format!("role {shown:?} could not be found")))?;
+    let stored_role = &cached_role.stored;
     if stored_role.get("role_type").and_then(Value::as_str) == Some("oidc") {
         return Err(bad("role with oidc role_type is not allowed".into()));
     }
@@ -76,17 +71,16 @@ pub async fn login(
             validator
         }
     };
-    let policy = role::claim_policy(&stored_role);
-    let identity = validator.validate(&jwt, &policy, (state.clock)()).await.map_err(|e| {
+    let identity = validator.validate(&jwt, &cached_role.policy, (state.clock)()).await.map_err(|e| {
         tracing::info!(mount = %mount.path, role = %shown, reason = %e, "login refused");
         bad(e.to_string())
     })?;
 
     let now = state.now();
-    let limits = TtlLimits::new(state, Some(mount), &stored_role);
+    let limits = TtlLimits::new(state, Some(mount), stored_role);
     let (ttl, mut warnings) = limits.initial_ttl();
     let mut policies =
-        role::normalise_policies(&strings(&stored_role, "token_policies")).map_err(|e| bad(e.to_string()))?;
+        role::normalise_policies(&strings(stored_role, "token_policies")).map_err(|e| bad(e.to_string()))?;
     if stored_role.get("token_no_default_policy") != Some(&Value::Bool(true))
         && !policies.iter().any(|p| p == "default")
     {
@@ -99,7 +93,7 @@ pub async fn login(
         metadata.insert(key.clone(), json!(value));
         meta.insert(key, value);
     }
-    let batch = issues_batch(mount, &stored_role);
+    let batch = issues_batch(mount, stored_role);
     let record = TokenRecord {
         accessor: if batch { String::new() } else { ids::accessor() },
         policies: policies.clone(),

@@ -7,6 +7,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
+/// A stored role and the verifier's view of it.
+pub struct CachedRole {
+    pub stored: serde_json::Map<String, serde_json::Value>,
+    pub policy: jwtgate_verifier::ClaimPolicy,
+}
+
 /// Reads the clock; the server passes the real one, tests a fixed one.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
@@ -26,6 +32,11 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Seals and opens batch tokens with the store's key ring.
     pub sealer: crate::batch::Sealer,
+    /// Mounts, configs and roles as last written: every request reads them, so they are read
+    /// from memory; every write through this process replaces or drops the cached copy.
+    mounts: RwLock<Option<Arc<Vec<jwtgate_store::Mount>>>>,
+    configs: RwLock<HashMap<String, Arc<serde_json::Map<String, serde_json::Value>>>>,
+    roles: RwLock<HashMap<(String, String), Arc<CachedRole>>>,
     /// Parsed ACL policies by name, dropped when a policy is written or deleted.
     policies: RwLock<HashMap<String, Arc<crate::acl::Policy>>>,
 }
@@ -49,8 +60,65 @@ impl AppState {
             unauthenticated_metrics: false,
             validators: RwLock::new(HashMap::new()),
             metrics: crate::metrics::Metrics::default(),
+            mounts: RwLock::new(None),
+            configs: RwLock::new(HashMap::new()),
+            roles: RwLock::new(HashMap::new()),
             policies: RwLock::new(HashMap::new()),
         })
+    }
+
+    /// The enabled mounts (read once from the store, then kept by `forget_mount`).
+    pub fn mounts(&self) -> Result<Arc<Vec<jwtgate_store::Mount>>, ApiError> {
+        if let Some(mounts) = self.mounts.read().map_err(|_| ApiError::Internal)?.as_ref() {
+            return Ok(mounts.clone());
+        }
+        let mounts = Arc::new(self.store.list_mounts()?);
+        *self.mounts.write().map_err(|_| ApiError::Internal)? = Some(mounts.clone());
+        Ok(mounts)
+    }
+
+    /// Call after a mount is created, changed or removed.
+    pub fn forget_mounts(&self) {
+        if let Ok(mut mounts) = self.mounts.write() {
+            *mounts = None;
+        }
+    }
+
+    /// A mount's stored config, cached.
+    pub fn config(&self, mount: &str) -> Result<Option<Arc<serde_json::Map<String, serde_json::Value>>>, ApiError> {
+        if let Some(config) = self.configs.read().map_err(|_| ApiError::Internal)?.get(mount) {
+            return Ok(Some(config.clone()));
+        }
+        let Some(config) = self.store.get_config(mount)?.and_then(|v| v.as_object().cloned()) else { return Ok(None) };
+        let config = Arc::new(config);
+        self.configs.write().map_err(|_| ApiError::Internal)?.insert(mount.to_owned(), config.clone());
+        Ok(Some(config))
+    }
+
+    /// A role with its claim policy, cached.
+    pub fn role(&self, mount: &str, name: &str) -> Result<Option<Arc<CachedRole>>, ApiError> {
+        let key = (mount.to_owned(), name.to_owned());
+        if let Some(role) = self.roles.read().map_err(|_| ApiError::Internal)?.get(&key) {
+            return Ok(Some(role.clone()));
+        }
+        let Some(stored) = self.store.get_role(mount, name)?.and_then(|v| v.as_object().cloned()) else {
+            return Ok(None);
+        };
+        let role = Arc::new(CachedRole { policy: crate::role::claim_policy(&stored), stored });
+        self.roles.write().map_err(|_| ApiError::Internal)?.insert(key, role.clone());
+        Ok(Some(role))
+    }
+
+    /// Drops cached configs and roles of `mount` (`role: None` drops all its roles).
+    pub fn forget(&self, mount: &str, role: Option<&str>) {
+        if role.is_none() {
+            if let Ok(mut configs) = self.configs.write() {
+                configs.remove(mount);
+            }
+        }
+        if let Ok(mut roles) = self.roles.write() {
+            roles.retain(|(m, r), _| m != mount || role.is_some_and(|name| name != r));
+        }
     }
 
     /// (mount, attempts, failures) of every mount whose validator fetches keys.
