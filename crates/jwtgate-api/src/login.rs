@@ -2,7 +2,6 @@
 //! (§4). Every refusal is a 400 with Vault's text, or 403 for bound CIDRs; never a 5xx.
 
 use crate::error::ApiError;
-use crate::handlers::blocking;
 use crate::state::AppState;
 use crate::wire::{self, Auth, Body, Envelope};
 use crate::{config, ids, role};
@@ -119,8 +118,9 @@ pub async fn login(
         state.sealer.seal(&record).ok_or_else(|| ApiError::internal("seal a batch token", "the key ring is empty"))?
     } else {
         let token = ids::service_token();
-        let (store, issued, stored) = (state.store.clone(), token.clone(), record.clone());
-        blocking(move || Ok(store.create_token(&issued, &stored)?)).await?;
+        // Applied here, in memory; the await parks this request (not a thread) until the shared
+        // flush that covers it has finished. Only then is the token handed out.
+        state.store.create_token_deferred(&token, &record)?.await?;
         token
     };
     warnings.extend(wire::unknown_fields_warning(body, &KNOWN));

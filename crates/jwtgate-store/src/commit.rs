@@ -1,77 +1,167 @@
 //! Group commit: concurrent writers share one flush.
 //!
-//! A writer applies its batch, takes a sequence number, and waits until a flush that started
-//! after its sequence number was taken has finished. At most one flush runs at a time; the
-//! writers that arrive while it runs are all covered by the next one.
+//! A writer applies its batch and takes a sequence number; one flusher thread flushes whenever
+//! writes are waiting, and every writer whose number is covered by a finished flush is released.
+//! Synchronous writers wait on a condition variable; async writers await a [`Durable`] future,
+//! so an async server never parks a thread per request.
 
 use crate::engine::Engine;
 use crate::error::StoreError;
 use std::fs::File;
+use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll, Waker};
 
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
-    /// Sequence number of the last applied write.
-    applied: AtomicU64,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     state: Mutex<State>,
-    done: Condvar,
+    /// Wakes the flusher (work arrived) and the synchronous writers (a flush finished).
+    changed: Condvar,
     /// `storage.sled.fsync`: also `fdatasync` the data file after sled's flush.
     fsync: Option<PathBuf>,
-    flushes: AtomicU64,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// Every write with a sequence number up to this is durable.
-    durable: u64,
-    flushing: bool,
-    /// The last flush failed: its error is reported to the writers it was meant to cover.
-    failed_at: Option<(u64, String)>,
+    /// Sequence number of the last applied write.
+    applied: u64,
+    /// Every write up to this has its answer: durable, or covered by a failed flush.
+    answered: u64,
+    /// Writes whose flush failed (first, last, error); they are never reported durable.
+    failed: Vec<(u64, u64, String)>,
+    flushes: u64,
+    wakers: Vec<(u64, Waker)>,
+    stopping: bool,
 }
 
+impl State {
+    fn outcome(&self, ticket: u64) -> Option<Result<(), StoreError>> {
+        if ticket > self.answered {
+            return None;
+        }
+        match self.failed.iter().find(|(first, last, _)| (*first..=*last).contains(&ticket)) {
+            Some((_, _, error)) => Some(Err(StoreError::Engine(format!("flush failed: {error}")))),
+            None => Some(Ok(())),
+        }
+    }
+}
+
+/// A write's place in the commit order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
+
 impl GroupCommit {
-    pub(crate) fn new(fsync: Option<PathBuf>) -> GroupCommit {
-        GroupCommit {
-            applied: AtomicU64::new(0),
-            state: Mutex::new(State::default()),
-            done: Condvar::new(),
-            fsync,
-            flushes: AtomicU64::new(0),
+    /// Starts the flusher thread over `engine`.
+    pub(crate) fn start(engine: Arc<dyn Engine>, fsync: Option<PathBuf>) -> GroupCommit {
+        let shared = Arc::new(Shared { state: Mutex::new(State::default()), changed: Condvar::new(), fsync });
+        let flusher = shared.clone();
+        std::thread::Builder::new()
+            .name("jwtgate-commit".into())
+            .spawn(move || flusher.run(engine.as_ref()))
+            .map(drop)
+            .unwrap_or_else(|error| tracing::error!(%error, "failed to start the commit thread"));
+        GroupCommit { shared }
+    }
+
+    /// Called right after a write was applied: its place in the commit order.
+    pub(crate) fn ticket(&self) -> Ticket {
+        let mut state = self.shared.lock();
+        state.applied += 1;
+        let ticket = Ticket(state.applied);
+        drop(state);
+        self.shared.changed.notify_all();
+        ticket
+    }
+
+    /// Blocks until `ticket`'s write is durable.
+    pub(crate) fn wait(&self, ticket: Ticket) -> Result<(), StoreError> {
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(outcome) = state.outcome(ticket.0) {
+                return outcome;
+            }
+            state = self.shared.changed.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
         }
     }
 
-    /// Called right after a write was applied; returns once that write is durable.
-    pub(crate) fn commit(&self, engine: &dyn Engine) -> Result<(), StoreError> {
-        let mine = self.applied.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut state = self.state.lock().map_err(|_| poisoned())?;
+    /// Applied just now, durable before returning.
+    pub(crate) fn commit(&self) -> Result<(), StoreError> {
+        self.wait(self.ticket())
+    }
+
+    /// Blocks until a deferred write is durable.
+    pub(crate) fn wait_for(&self, durable: &Durable) -> Result<(), StoreError> {
+        self.wait(Ticket(durable.ticket))
+    }
+
+    /// A future that resolves once `ticket`'s write is durable.
+    pub(crate) fn durable(&self, ticket: Ticket) -> Durable {
+        Durable { shared: self.shared.clone(), ticket: ticket.0 }
+    }
+
+    /// Flushes performed so far (for tests and metrics).
+    pub(crate) fn flushes(&self) -> u64 {
+        self.shared.lock().flushes
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        self.shared.lock().stopping = true;
+        self.shared.changed.notify_all();
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A writer that panicked cannot corrupt counters; keep going.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The flusher: whenever applied writes are not yet durable, flush once for all of them.
+    fn run(&self, engine: &dyn Engine) {
+        let mut state = self.lock();
         loop {
-            if state.durable >= mine {
-                return Ok(());
+            while state.applied == state.answered && !state.stopping {
+                state = self.changed.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
             }
-            if let Some((target, error)) = &state.failed_at {
-                if *target >= mine {
-                    return Err(StoreError::Engine(format!("flush failed: {error}")));
+            if state.applied == state.answered && state.stopping {
+                return;
+            }
+            // Everything applied up to now is covered by the flush about to start.
+            let target = state.applied;
+            drop(state);
+            let result = engine.flush().and_then(|()| self.sync_data());
+            state = self.lock();
+            state.flushes += 1;
+            if let Err(error) = result {
+                tracing::error!(%error, "flush failed; the writes it covered are reported as failed");
+                let first = state.answered + 1;
+                state.failed.push((first, target, error.to_string()));
+                // Only recent failures can still have waiters.
+                if state.failed.len() > 64 {
+                    state.failed.remove(0);
                 }
             }
-            if !state.flushing {
-                state.flushing = true;
-                // Everything applied up to now is covered by the flush about to start.
-                let target = self.applied.load(Ordering::SeqCst);
-                drop(state);
-                let result = engine.flush().and_then(|()| self.sync_data());
-                self.flushes.fetch_add(1, Ordering::Relaxed);
-                state = self.state.lock().map_err(|_| poisoned())?;
-                state.flushing = false;
-                match result {
-                    Ok(()) => state.durable = state.durable.max(target),
-                    Err(error) => state.failed_at = Some((target, error.to_string())),
-                }
-                self.done.notify_all();
-                continue;
-            }
-            state = self.done.wait(state).map_err(|_| poisoned())?;
+            state.answered = target;
+            let ready: Vec<Waker> = {
+                let covered = state.answered;
+                let (ready, waiting): (Vec<_>, Vec<_>) =
+                    state.wakers.drain(..).partition(|(ticket, _)| *ticket <= covered);
+                state.wakers = waiting;
+                ready.into_iter().map(|(_, waker)| waker).collect()
+            };
+            self.changed.notify_all();
+            drop(state);
+            ready.into_iter().for_each(Waker::wake);
+            state = self.lock();
         }
     }
 
@@ -80,13 +170,26 @@ impl GroupCommit {
         let io = |source| StoreError::Io { path: path.clone(), source };
         File::open(path).and_then(|file| file.sync_data()).map_err(io)
     }
-
-    /// Flushes performed so far (for tests and metrics).
-    pub(crate) fn flushes(&self) -> u64 {
-        self.flushes.load(Ordering::Relaxed)
-    }
 }
 
-fn poisoned() -> StoreError {
-    StoreError::Engine("a writer panicked while holding the commit lock".into())
+/// Resolves when a write is durable (or its flush failed).
+#[derive(Debug)]
+pub struct Durable {
+    shared: Arc<Shared>,
+    ticket: u64,
+}
+
+impl Future for Durable {
+    type Output = Result<(), StoreError>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.shared.lock();
+        match state.outcome(self.ticket) {
+            Some(outcome) => Poll::Ready(outcome),
+            None => {
+                state.wakers.push((self.ticket, context.waker().clone()));
+                Poll::Pending
+            }
+        }
+    }
 }

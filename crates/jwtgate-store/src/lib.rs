@@ -12,6 +12,7 @@ mod error;
 mod records;
 mod tokens;
 
+pub use commit::Durable;
 pub use engine::{Batch, Conflict, Engine, Pairs, Write};
 pub use error::StoreError;
 pub use records::{KeyRing, Mount, Policy, RingKey, TokenRecord, Tune, RECORD_VERSION};
@@ -24,7 +25,7 @@ use engine::SledEngine;
 use serde_json::Value;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The on-disk layout version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -51,7 +52,7 @@ impl Options {
 /// The typed store.
 #[derive(Debug)]
 pub struct Store {
-    engine: Box<dyn Engine>,
+    engine: Arc<dyn Engine>,
     commit: GroupCommit,
     hasher: hmac::Key,
     path: PathBuf,
@@ -92,9 +93,9 @@ impl Store {
             }
         };
         restrict_permissions(&path)?;
-        let engine: Box<dyn Engine> = Box::new(SledEngine { db });
+        let engine: Arc<dyn Engine> = Arc::new(SledEngine { db });
         let fsync = options.fsync.then(|| path.join("db"));
-        let commit = GroupCommit::new(fsync);
+        let commit = GroupCommit::start(engine.clone(), fsync);
         let salt = prepare_meta(engine.as_ref(), &commit, &path, existed)?;
         if marker.exists() {
             std::fs::remove_file(&marker).map_err(|source| StoreError::Io { path: marker.clone(), source })?;
@@ -119,7 +120,13 @@ impl Store {
     /// Applies `batch` and returns once it is durable.
     fn write(&self, batch: Batch) -> Result<(), StoreError> {
         self.engine.apply(batch)?;
-        self.commit.commit(self.engine.as_ref())
+        self.commit.commit()
+    }
+
+    /// Applies `batch` now; the returned future resolves once it is durable.
+    fn write_deferred(&self, batch: Batch) -> Result<Durable, StoreError> {
+        self.engine.apply(batch)?;
+        Ok(self.commit.durable(self.commit.ticket()))
     }
 
     fn get_record<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
@@ -162,7 +169,7 @@ impl Store {
     /// Marks the store initialised; `false` if it already was (init runs once).
     pub fn mark_initialized(&self) -> Result<bool, StoreError> {
         match self.engine.compare_and_swap(b"meta/initialized", None, Some(b"true"))? {
-            Ok(()) => self.commit.commit(self.engine.as_ref()).map(|()| true),
+            Ok(()) => self.commit.commit().map(|()| true),
             Err(Conflict) => Ok(false),
         }
     }
@@ -188,7 +195,7 @@ impl Store {
             ring.keys.push(RingKey { id, created: now, secret });
             let encoded = records::encode(&ring);
             if self.engine.compare_and_swap(b"meta/keyring", current.as_deref(), Some(&encoded))?.is_ok() {
-                self.commit.commit(self.engine.as_ref())?;
+                self.commit.commit()?;
                 return Ok(ring);
             }
         }
@@ -323,7 +330,7 @@ fn prepare_meta(engine: &dyn Engine, commit: &GroupCommit, path: &Path, existed:
             batch.put("meta/schema", SCHEMA_VERSION.to_string());
             batch.put("meta/salt", hex::encode(random_bytes::<32>()?));
             engine.apply(batch)?;
-            commit.commit(engine)?;
+            commit.commit()?;
         }
     }
     let salt = engine.get(b"meta/salt")?.ok_or_else(|| StoreError::Corrupt {

@@ -38,6 +38,13 @@ fn mount_key(mount: &str, hash: &str) -> String {
 impl Store {
     /// Stores a new token with its indexes; durable when this returns.
     pub fn create_token(&self, token: &str, record: &TokenRecord) -> Result<(), StoreError> {
+        let durable = self.create_token_deferred(token, record)?;
+        self.commit.wait_for(&durable)
+    }
+
+    /// Stores a new token with its indexes now; the future resolves once that is durable.
+    /// For async callers: nothing blocks, and concurrent creates share one flush.
+    pub fn create_token_deferred(&self, token: &str, record: &TokenRecord) -> Result<crate::Durable, StoreError> {
         let hash = self.hash(token);
         let mut batch = Batch::default();
         batch.put(token_key(&hash), records::encode(record));
@@ -47,11 +54,11 @@ impl Store {
         }
         batch.put(mount_key(&record.mount, &hash), "");
         let existed = self.engine.get(token_key(&hash).as_bytes())?.is_some();
-        self.write(batch)?;
+        let durable = self.write_deferred(batch)?;
         if !existed {
             self.token_records.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        Ok(())
+        Ok(durable)
     }
 
     fn read_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -181,7 +188,7 @@ impl Store {
             match self.engine.compare_and_swap(key.as_bytes(), Some(&bytes), Some(&records::encode(&next)))? {
                 Err(Conflict) => continue,
                 Ok(()) if remaining > 0 => {
-                    self.commit.commit(self.engine.as_ref())?;
+                    self.commit.commit()?;
                     return Ok(UseOutcome::Remaining(remaining));
                 }
                 Ok(()) => {
