@@ -52,6 +52,8 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     fn flush(&self) -> Result<(), StoreError>;
     /// Whether the engine holds no key at all.
     fn is_empty(&self) -> bool;
+    /// How many keys start with `prefix` (a full scan; values are not copied).
+    fn count_prefix(&self, prefix: &[u8]) -> Result<usize, StoreError>;
 }
 
 /// sled 0.34.7, one tree: keyspaces are key prefixes, so a batch spanning them is atomic.
@@ -108,5 +110,14 @@ impl Engine for SledEngine {
 
     fn is_empty(&self) -> bool {
         self.db.is_empty()
+    }
+
+    fn count_prefix(&self, prefix: &[u8]) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for entry in self.db.scan_prefix(prefix).keys() {
+            entry?;
+            count += 1;
+        }
+        Ok(count)
     }
 }

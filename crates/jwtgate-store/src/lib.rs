@@ -102,7 +102,8 @@ impl Store {
         }
         let hasher = hmac::Key::new(hmac::HMAC_SHA256, &salt);
         let stripes = (0..64).map(|_| Mutex::new(())).collect();
-        let count = engine.scan_prefix(b"token/", usize::MAX)?.len();
+        // Counted before any write can happen, so the gauge is exact; keys only, no values copied.
+        let count = engine.count_prefix(b"token/")?;
         let token_records = std::sync::atomic::AtomicI64::new(i64::try_from(count).unwrap_or(i64::MAX));
         Ok(Store { engine, commit, hasher, path, stripes, token_records })
     }
@@ -289,7 +290,8 @@ impl Store {
 fn open_sled(path: &Path) -> std::thread::Result<sled::Result<sled::Db>> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let config = sled::Config::new().path(path);
+        // sled's default page cache is 1 GiB; the OS page cache serves the rest as well.
+        let config = sled::Config::new().path(path).cache_capacity(64 * 1024 * 1024);
         // sled reports some corruption by panicking while it recovers; the caller turns that into an error.
         let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
         match &opened {
