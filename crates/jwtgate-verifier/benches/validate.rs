@@ -62,20 +62,6 @@ fn library_key(key: &TestKey) -> (DecodingKey, jsonwebtoken::Algorithm) {
     (DecodingKey::from_jwk(&jwk).unwrap(), alg)
 }
 
-fn parsed_key(key: &TestKey) -> ParsedPublicKey {
-    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, RSA_PKCS1_2048_8192_SHA256};
-    if key.alg() == "RS256" {
-        let der = key.key.rsa().unwrap().public_key_to_der_pkcs1().unwrap();
-        ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).unwrap()
-    } else {
-        let ec = key.key.ec_key().unwrap();
-        let mut ctx = openssl::bn::BigNumContext::new().unwrap();
-        let point =
-            ec.public_key().to_bytes(ec.group(), openssl::ec::PointConversionForm::UNCOMPRESSED, &mut ctx).unwrap();
-        ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).unwrap()
-    }
-}
-
 fn cases() -> Vec<Case> {
     let rsa = TestKey::rsa(2048);
     let ec = TestKey::p256();
@@ -92,7 +78,7 @@ fn cases() -> Vec<Case> {
             name,
             token,
             validator: validator(&keys),
-            parsed: parsed_key(key),
+            parsed: key.parsed_public_key(),
             library_key,
             library_alg,
         });

@@ -97,6 +97,24 @@ impl TestKey {
         }
     }
 
+    /// The public key parsed once by aws-lc for this key's default algorithm: the fastest
+    /// possible verify, which benchmarks use as the physical limit.
+    pub fn parsed_public_key(&self) -> aws_lc_rs::signature::ParsedPublicKey {
+        use aws_lc_rs::signature::{ParsedPublicKey, ECDSA_P256_SHA256_FIXED, RSA_PKCS1_2048_8192_SHA256};
+        if self.alg() == "RS256" {
+            ParsedPublicKey::new(
+                &RSA_PKCS1_2048_8192_SHA256,
+                self.key.rsa().unwrap().public_key_to_der_pkcs1().unwrap(),
+            )
+            .unwrap()
+        } else {
+            let ec = self.key.ec_key().unwrap();
+            let mut ctx = BigNumContext::new().unwrap();
+            let point = ec.public_key().to_bytes(ec.group(), PointConversionForm::UNCOMPRESSED, &mut ctx).unwrap();
+            ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).unwrap()
+        }
+    }
+
     /// Signs `header` and `payload` exactly as given (no normalisation), with `alg`.
     pub fn sign_raw(&self, alg: &str, header: &str, payload: &str) -> String {
         let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
