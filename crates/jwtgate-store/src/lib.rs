@@ -102,9 +102,7 @@ impl Store {
         }
         let hasher = hmac::Key::new(hmac::HMAC_SHA256, &salt);
         let stripes = (0..64).map(|_| Mutex::new(())).collect();
-        // Counted before any write can happen, so the gauge is exact; keys only, no values copied.
-        let count = engine.count_prefix(b"token/")?;
-        let token_records = std::sync::atomic::AtomicI64::new(i64::try_from(count).unwrap_or(i64::MAX));
+        let token_records = std::sync::atomic::AtomicI64::new(count_tokens(engine.as_ref(), &commit)?);
         Ok(Store { engine, commit, hasher, path, stripes, token_records })
     }
 
@@ -282,6 +280,33 @@ impl Store {
     /// Salted HMAC of a secret, hex: the only form in which tokens and accessors are stored.
     fn hash(&self, secret: &str) -> String {
         hex::encode(hmac::sign(&self.hasher, secret.as_bytes()).as_ref())
+    }
+}
+
+/// The live-token count: the one a clean shutdown left (deleted durably before any write, so a
+/// later crash never reuses it), else a key scan (a million tokens take seconds).
+fn count_tokens(engine: &dyn Engine, commit: &GroupCommit) -> Result<i64, StoreError> {
+    if let Some(saved) = engine.get(b"meta/token_count")? {
+        let mut batch = Batch::default();
+        batch.delete("meta/token_count");
+        engine.apply(batch)?;
+        commit.commit()?;
+        if let Some(count) = std::str::from_utf8(&saved).ok().and_then(|text| text.parse::<i64>().ok()) {
+            return Ok(count);
+        }
+    }
+    let count = engine.count_prefix(b"token/")?;
+    Ok(i64::try_from(count).unwrap_or(i64::MAX))
+}
+
+impl Drop for Store {
+    /// A clean shutdown leaves the live-token count, so the next open need not scan for it.
+    fn drop(&mut self) {
+        let mut batch = Batch::default();
+        batch.put("meta/token_count", self.token_records().to_string());
+        if self.engine.apply(batch).is_ok() {
+            let _ = self.commit.commit();
+        }
     }
 }
 

@@ -49,3 +49,26 @@ fn import_refuses_a_non_empty_database_and_bad_input() {
         assert_eq!(Store::open(&options).unwrap().token_count().unwrap(), 0);
     }
 }
+
+#[test]
+fn the_token_gauge_survives_import_and_both_kinds_of_stop() {
+    let (_dir, store) = temp_store();
+    for i in 0..7 {
+        store.create_token(&format!("hvs.i{i}"), &record(&format!("acc-i{i}"), 3600)).unwrap();
+    }
+    let mut exported = Vec::new();
+    store.export(&mut exported).unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let options = Options::new(target.path().join("db"));
+    let (imported, _) = Store::import(&options, &exported[..]).unwrap();
+    assert_eq!(imported.token_records(), 7);
+    imported.revoke_token("hvs.i0").unwrap();
+    drop(imported);
+    // A clean stop saved the count; the next open uses it and removes it.
+    let reopened = Store::open(&options).unwrap();
+    assert_eq!(reopened.token_records(), 6);
+    let mut backup = Vec::new();
+    reopened.export(&mut backup).unwrap();
+    assert!(!String::from_utf8(backup).unwrap().contains("meta/token_count"), "the saved count is consumed at open");
+    assert_eq!(reopened.token_records() as usize, reopened.token_count().unwrap());
+}
