@@ -13,6 +13,9 @@ use jwtgate_store::{Mount, TokenRecord, Tune};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
+/// The token types a mount can be tuned to (Vault's `config.token_type`).
+const MOUNT_TOKEN_TYPES: [&str; 4] = ["default-service", "default-batch", "service", "batch"];
+
 /// Runs blocking store work off the async workers.
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
@@ -217,7 +220,7 @@ async fn tune(
         return Err(ApiError::BadRequest("backend max lease TTL cannot be less than the default lease TTL".into()));
     }
     if let Some(kind) = crate::fields::string(body, "token_type")? {
-        if !["default-service", "default-batch", "service", "batch"].contains(&kind.as_str()) {
+        if !MOUNT_TOKEN_TYPES.contains(&kind.as_str()) {
             return Err(ApiError::BadRequest(format!("invalid token type {kind:?}")));
         }
         mount.tune.token_type = kind;
@@ -490,7 +493,7 @@ async fn auth_mount(
             let token_type = crate::fields::string(&tune_body, "token_type")?
                 .filter(|t| !t.is_empty())
                 .unwrap_or_else(|| "default-service".into());
-            if !["default-service", "default-batch", "service", "batch"].contains(&token_type.as_str()) {
+            if !MOUNT_TOKEN_TYPES.contains(&token_type.as_str()) {
                 return Err(ApiError::BadRequest(format!("invalid token type {token_type:?}")));
             }
             let mount = Mount {

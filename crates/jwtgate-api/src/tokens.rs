@@ -149,17 +149,15 @@ async fn renew(
         return Err(ApiError::BadRequest("lease is not renewable".into()));
     }
     let increment = fields::duration(body, "increment")?.unwrap_or(0);
-    let (store, mount_path, role_name) = (state.store.clone(), record.mount.clone(), record.role.clone());
-    let limits = if role_name.is_empty() {
+    let limits = if record.role.is_empty() {
         let own = json!({"token_ttl": record.creation_ttl, "token_explicit_max_ttl": record.explicit_max_ttl, "token_period": record.period});
         TtlLimits::new(state, None, own.as_object().ok_or(ApiError::Internal)?)
     } else {
-        let (role, mount) =
-            blocking(move || Ok((store.get_role(&mount_path, &role_name)?, store.get_mount(&mount_path)?))).await?;
-        let role = role.and_then(|v| v.as_object().cloned()).ok_or_else(|| {
+        let role = state.role(&record.mount, &record.role)?.ok_or_else(|| {
             ApiError::BadRequest(format!("failed to renew entry: role {} does not exist during renewal", record.role))
         })?;
-        TtlLimits::new(state, mount.as_ref(), &role)
+        let mounts = state.mounts()?;
+        TtlLimits::new(state, mounts.iter().find(|m| m.path == record.mount), &role.stored)
     };
     let now = state.now();
     let store = state.store.clone();
