@@ -61,9 +61,20 @@ impl Server {
 
     /// A server whose state `adjust` may change before it starts.
     pub fn configured(adjust: impl FnOnce(&mut AppState)) -> Server {
+        Server::build(true, adjust)
+    }
+
+    /// An uninitialised server.
+    pub fn uninitialised() -> Server {
+        Server::build(false, |_| {})
+    }
+
+    fn build(initialise: bool, adjust: impl FnOnce(&mut AppState)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&Options::new(dir.path().join("db"))).unwrap());
-        jwtgate_api::initialize(&store, NOW, Some(ROOT.into())).unwrap();
+        if initialise {
+            jwtgate_api::initialize(&store, NOW, Some(ROOT.into())).unwrap();
+        }
         let now = Arc::new(AtomicI64::new(NOW));
         let mut state = AppState::new(store, Arc::new(HttpsFetcher::default()), test_clock(&now)).unwrap();
         adjust(&mut state);
@@ -73,15 +84,6 @@ impl Server {
     /// Moves the server's clock forward.
     pub fn advance(&self, seconds: i64) {
         self.now.fetch_add(seconds, Ordering::SeqCst);
-    }
-
-    /// An uninitialised server.
-    pub fn uninitialised() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(&Options::new(dir.path().join("db"))).unwrap());
-        let now = Arc::new(AtomicI64::new(NOW));
-        let state = web::Data::new(AppState::new(store, Arc::new(HttpsFetcher::default()), test_clock(&now)).unwrap());
-        Server { _dir: dir, state, now }
     }
 
     pub async fn raw(&self, request: test::TestRequest) -> Reply {
