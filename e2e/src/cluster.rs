@@ -41,7 +41,11 @@ impl Cluster {
         if config == "stock" {
             cmd = cmd.arg("--issuer").arg(STOCK_ISSUER);
         }
-        let mut cluster = Cluster { name: name.into(), kubeconfig: kubeconfig.clone(), backend: Backend::Sim { child: None, log: log.clone() } };
+        let mut cluster = Cluster {
+            name: name.into(),
+            kubeconfig: kubeconfig.clone(),
+            backend: Backend::Sim { child: None, log: log.clone() },
+        };
         runner.background(&cmd);
         if runner.dry_run {
             return Ok(cluster);
@@ -66,18 +70,25 @@ impl Cluster {
     }
 
     /// Creates kind cluster `jwtgate-e2e-<name>` from `e2e/kind/<config>.yaml`.
-    pub fn create_kind(runner: &mut Runner, repo: &Path, work: &Path, name: &str, config: &str) -> Result<Cluster, String> {
+    pub fn create_kind(
+        runner: &mut Runner,
+        repo: &Path,
+        work: &Path,
+        name: &str,
+        config: &str,
+    ) -> Result<Cluster, String> {
         let cluster_name = format!("jwtgate-e2e-{name}");
         let kubeconfig = work.join(format!("{name}.kubeconfig"));
         let config_file = repo.join(format!("e2e/kind/{config}.yaml"));
-        runner.ok(
-            &Cmd::new("kind", &["create", "cluster", "--name", &cluster_name, "--image", KIND_NODE_IMAGE, "--config"])
-                .arg(path(&config_file))
-                .arg("--kubeconfig")
-                .arg(path(&kubeconfig))
-                .arg("--wait")
-                .arg("180s"),
-        )?;
+        runner.ok(&Cmd::new(
+            "kind",
+            &["create", "cluster", "--name", &cluster_name, "--image", KIND_NODE_IMAGE, "--config"],
+        )
+        .arg(path(&config_file))
+        .arg("--kubeconfig")
+        .arg(path(&kubeconfig))
+        .arg("--wait")
+        .arg("180s"))?;
         let cluster = Cluster { name: name.into(), kubeconfig, backend: Backend::Kind { cluster: cluster_name } };
         // The default service account appears shortly after the control plane is ready.
         cluster.retry(runner, &["get", "serviceaccount", "default"], Duration::from_secs(120))?;
@@ -107,7 +118,9 @@ impl Cluster {
 
     /// Creates a pod from a manifest file (through the raw API, which both backends serve).
     pub fn create_pod(&self, runner: &mut Runner, manifest: &Path) -> Result<(), String> {
-        runner.ok(&self.kubectl(&["create", "--raw", "/api/v1/namespaces/default/pods", "-f"]).arg(path(manifest))).map(drop)
+        runner
+            .ok(&self.kubectl(&["create", "--raw", "/api/v1/namespaces/default/pods", "-f"]).arg(path(manifest)))
+            .map(drop)
     }
 
     pub fn delete_pod(&self, runner: &mut Runner, pod: &str) -> Result<(), String> {
@@ -128,8 +141,17 @@ impl Cluster {
             return runner.ok(&self.kubectl(&["exec", pod, "--", "cat", "/var/run/secrets/tokens/vault-token"]));
         }
         runner.ok(&self.kubectl(&[
-            "create", "token", "default", "--audience", "vault", "--duration", "10m", "--bound-object-kind", "Pod",
-            "--bound-object-name", pod,
+            "create",
+            "token",
+            "default",
+            "--audience",
+            "vault",
+            "--duration",
+            "10m",
+            "--bound-object-kind",
+            "Pod",
+            "--bound-object-name",
+            pod,
         ]))
     }
 
@@ -143,12 +165,25 @@ impl Cluster {
             }
             Backend::Kind { cluster } => {
                 let node = format!("{cluster}-control-plane");
-                let (key, public) = (work.join(format!("{}-sa-new.key", self.name)), work.join(format!("{}-sa-new.pub", self.name)));
-                runner.ok(&Cmd::new("openssl", &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"]).arg(path(&key)))?;
-                runner.ok(&Cmd::new("openssl", &["pkey", "-pubout", "-in"]).arg(path(&key)).arg("-out").arg(path(&public)))?;
+                let (key, public) =
+                    (work.join(format!("{}-sa-new.key", self.name)), work.join(format!("{}-sa-new.pub", self.name)));
+                runner.ok(&Cmd::new(
+                    "openssl",
+                    &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"],
+                )
+                .arg(path(&key)))?;
+                runner.ok(&Cmd::new("openssl", &["pkey", "-pubout", "-in"])
+                    .arg(path(&key))
+                    .arg("-out")
+                    .arg(path(&public)))?;
                 runner.ok(&Cmd::new("docker", &["cp"]).arg(path(&public)).arg(format!("{node}:/tmp/sa-new.pub")))?;
-                runner.ok(&Cmd::new("docker", &["cp"]).arg(path(&key)).arg(format!("{node}:/etc/kubernetes/pki/sa.key")))?;
-                runner.ok(&Cmd::new("docker", &["exec", &node, "sh", "-c", "cat /tmp/sa-new.pub >> /etc/kubernetes/pki/sa.pub"]))?;
+                runner.ok(&Cmd::new("docker", &["cp"])
+                    .arg(path(&key))
+                    .arg(format!("{node}:/etc/kubernetes/pki/sa.key")))?;
+                runner.ok(&Cmd::new(
+                    "docker",
+                    &["exec", &node, "sh", "-c", "cat /tmp/sa-new.pub >> /etc/kubernetes/pki/sa.pub"],
+                ))?;
                 // A static pod restarts when its manifest leaves and comes back (kubelet polls every 20 s).
                 runner.ok(&Cmd::new("docker", &["exec", &node, "sh", "-c",
                     "mv /etc/kubernetes/manifests/kube-apiserver.yaml /etc/kubernetes/ && sleep 30 && mv /etc/kubernetes/kube-apiserver.yaml /etc/kubernetes/manifests/"]))?;

@@ -21,7 +21,10 @@ impl Jwtgate {
         let port = if runner.dry_run { 8200 } else { free_port()? };
         let address = format!("127.0.0.1:{port}");
         let log = work.join(format!("jwtgate-{name}.log"));
-        let cmd = Cmd::new("jwtgate", &["server", "--dev", "--dev-root-token-id", ROOT_TOKEN, "--dev-listen-address", &address]);
+        let cmd = Cmd::new(
+            "jwtgate",
+            &["server", "--dev", "--dev-root-token-id", ROOT_TOKEN, "--dev-listen-address", &address],
+        );
         runner.background(&cmd);
         let mut server = Jwtgate { child: None, address: address.clone(), log: log.clone(), home: work.to_owned() };
         if runner.dry_run {
@@ -52,7 +55,10 @@ impl Jwtgate {
 
     /// `jwtgate ARGS` as a client of this server, with the root token.
     pub fn cli(&self, args: &[&str]) -> Cmd {
-        Cmd::new("jwtgate", args).env("VAULT_ADDR", self.url()).env("VAULT_TOKEN", ROOT_TOKEN).env("HOME", path(&self.home))
+        Cmd::new("jwtgate", args)
+            .env("VAULT_ADDR", self.url())
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .env("HOME", path(&self.home))
     }
 
     pub fn log_text(&self) -> String {

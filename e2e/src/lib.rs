@@ -106,7 +106,9 @@ pub fn run(options: &Options) -> Result<(usize, Vec<String>), String> {
             cluster.teardown(&mut env.runner);
         }
     } else if options.kind {
-        eprintln!("e2e: --keep: clusters left running; delete them with `kind delete cluster --name jwtgate-e2e-<a|b|c>`");
+        eprintln!(
+            "e2e: --keep: clusters left running; delete them with `kind delete cluster --name jwtgate-e2e-<a|b|c>`"
+        );
     }
     if !failed.is_empty() {
         eprintln!("e2e: logs and transcripts are in {}", options.work.display());

@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: jwtgate-e2e [--kind|--sim] [--keep] [--filter PAT] [--dry-run]
+usage: jwtgate-e2e [--kind|--sim] [--keep] [--filter PAT] [--dry-run] [--work DIR]
        jwtgate-e2e images        build localhost/jwtgate:dev and localhost/kube-sim:dev
   --kind      kind clusters (the default when kind, docker and kubectl all work)
   --sim       kube-sim clusters (the default otherwise)
   --keep      leave the clusters running
   --filter    run only the scenarios whose name contains PAT
   --dry-run   print the commands instead of running them
+  --work DIR  kubeconfigs, logs and transcripts                   [target/e2e]
 ";
 
 fn main() -> ExitCode {
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
             "--keep" => options.keep = true,
             "--dry-run" => options.dry_run = true,
             "--filter" => options.filter = args.next(),
+            "--work" => options.work = args.next().map(PathBuf::from).unwrap_or(options.work),
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -57,6 +59,10 @@ fn main() -> ExitCode {
     }
     eprintln!("e2e: {} path", if options.kind { "kind" } else { "kube-sim" });
     match run(&options) {
+        Ok((passed, _)) if options.dry_run => {
+            println!("# dry run: {passed} scenarios printed, none run");
+            ExitCode::SUCCESS
+        }
         Ok((passed, failed)) => {
             println!("e2e: {passed} passed, {} failed", failed.len());
             if failed.is_empty() {

@@ -16,7 +16,11 @@ pub struct Cmd {
 
 impl Cmd {
     pub fn new(program: impl AsRef<str>, args: &[&str]) -> Cmd {
-        Cmd { program: program.as_ref().to_owned(), args: args.iter().map(|a| a.to_string()).collect(), ..Cmd::default() }
+        Cmd {
+            program: program.as_ref().to_owned(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..Cmd::default()
+        }
     }
     pub fn arg(mut self, arg: impl AsRef<str>) -> Cmd {
         self.args.push(arg.as_ref().to_owned());
@@ -42,8 +46,7 @@ impl Cmd {
 
 /// Quotes a word for a POSIX shell when it needs it.
 pub fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%^".contains(c));
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%^".contains(c));
     if plain {
         word.to_owned()
     } else {
@@ -169,7 +172,8 @@ pub fn redact(text: &str) -> String {
     while let Some(start) = rest.find("eyJ") {
         out.push_str(&rest[..start]);
         let tail = &rest[start..];
-        let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).unwrap_or(tail.len());
+        let end =
+            tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).unwrap_or(tail.len());
         out.push_str(if tail[..end].matches('.').count() == 2 { "<jwt>" } else { &tail[..end] });
         rest = &tail[end..];
     }

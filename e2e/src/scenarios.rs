@@ -4,11 +4,11 @@
 use crate::cluster::{path, Cluster};
 use crate::jwtgate::Jwtgate;
 use crate::run::{Cmd, Runner};
-use std::path::Path;
 use crate::Env;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
+use std::path::Path;
 
 pub type Scenario = fn(&mut Env) -> Result<(), String>;
 
@@ -29,15 +29,22 @@ fn issuer_discovery(env: &mut Env) -> Result<(), String> {
     let ca_pem = cluster_ca(&mut env.runner, a)?;
     env.runner.write(&ca, &ca_pem)?;
     let discovery = a.kubectl(&["get", "--raw", "/.well-known/openid-configuration"]);
-    let issuer = json_field(&env.runner.ok(&discovery)?, "/issuer");
+    let issuer = match env.runner.ok(&discovery)? {
+        _ if env.runner.dry_run => "$ISSUER".to_string(),
+        document => json_field(&document, "/issuer"),
+    };
     // Discovery is closed to anonymous clients until the seed's binding opens it.
     let anonymous = Cmd::new("curl", &["--silent", "--output", "/dev/null", "--write-out", "%{http_code}", "--cacert"])
         .arg(path(&ca))
         .arg(format!("{issuer}/.well-known/openid-configuration"));
     let before = env.runner.ok(&anonymous)?;
-    env.runner.check(before == "403", || format!("anonymous discovery before the binding answered {before}, not 403"))?;
+    env.runner
+        .check(before == "403", || format!("anonymous discovery before the binding answered {before}, not 403"))?;
     env.runner.ok(&a.kubectl(&[
-        "create", "clusterrolebinding", "oidc-reviewer", "--clusterrole=system:service-account-issuer-discovery",
+        "create",
+        "clusterrolebinding",
+        "oidc-reviewer",
+        "--clusterrole=system:service-account-issuer-discovery",
         "--group=system:unauthenticated",
     ]))?;
     let after = poll(&mut env.runner, &anonymous, "200")?;
@@ -46,7 +53,10 @@ fn issuer_discovery(env: &mut Env) -> Result<(), String> {
     let server = Jwtgate::start(&mut env.runner, &env.work, "issuer-discovery")?;
     env.runner.ok(&server.cli(&["auth", "enable", "jwt"]))?;
     env.runner.ok(&server.cli(&[
-        "write", "auth/jwt/config", &format!("oidc_discovery_url={issuer}"), &format!("oidc_discovery_ca_pem=@{}", path(&ca)),
+        "write",
+        "auth/jwt/config",
+        &format!("oidc_discovery_url={issuer}"),
+        &format!("oidc_discovery_ca_pem=@{}", path(&ca)),
     ]))?;
     seed_role(&mut env.runner, &server, &issuer)?;
     let token = env.runner.ok(&a.kubectl(&["create", "token", "default"]))?;
@@ -77,8 +87,14 @@ fn pubkey_chaining(env: &mut Env) -> Result<(), String> {
     };
     configure(env)?;
     env.runner.ok(&server.cli(&[
-        "write", "auth/jwt/role/my-role", "role_type=jwt", "bound_audiences=vault", "user_claim=sub",
-        "bound_subject=system:serviceaccount:default:default", "policies=default", "ttl=1h",
+        "write",
+        "auth/jwt/role/my-role",
+        "role_type=jwt",
+        "bound_audiences=vault",
+        "user_claim=sub",
+        "bound_subject=system:serviceaccount:default:default",
+        "policies=default",
+        "ttl=1h",
     ]))?;
     for cluster in &env.clusters[1..] {
         let token = env.runner.ok(&cluster.kubectl(&["create", "token", "default", "--audience", "vault"]))?;
@@ -106,14 +122,23 @@ fn projected_audience_and_ttl(env: &mut Env) -> Result<(), String> {
         let claims = payload(&token)?;
         let lifetime = claims["exp"].as_i64().unwrap_or_default() - claims["iat"].as_i64().unwrap_or_default();
         env.runner.check(lifetime == 600, || format!("the projected token lives {lifetime} s, not 600"))?;
-        env.runner.check(claims["aud"] == serde_json::json!(["vault"]), || format!("projected aud is {}", claims["aud"]))?;
-        env.runner.check(claims["kubernetes.io"]["pod"]["name"] == "test-pod", || "the token is not bound to test-pod".into())?;
+        env.runner
+            .check(claims["aud"] == serde_json::json!(["vault"]), || format!("projected aud is {}", claims["aud"]))?;
+        env.runner.check(claims["kubernetes.io"]["pod"]["name"] == "test-pod", || {
+            "the token is not bound to test-pod".into()
+        })?;
     }
     let server = Jwtgate::start(&mut env.runner, &env.work, "projected")?;
     inline_jwks_mount(&mut env.runner, &env.work, &server, &env.clusters[0])?;
     env.runner.ok(&server.cli(&[
-        "write", "auth/jwt/role/my-role", "role_type=jwt", "bound_audiences=vault", "user_claim=sub",
-        "bound_subject=system:serviceaccount:default:default", "policies=default", "ttl=10m",
+        "write",
+        "auth/jwt/role/my-role",
+        "role_type=jwt",
+        "bound_audiences=vault",
+        "user_claim=sub",
+        "bound_subject=system:serviceaccount:default:default",
+        "policies=default",
+        "ttl=10m",
     ]))?;
     login_succeeds(&mut env.runner, &server, &token)?;
     let default_audience = env.runner.ok(&env.clusters[0].kubectl(&["create", "token", "default"]))?;
@@ -133,8 +158,14 @@ fn revocation_gap(env: &mut Env) -> Result<(), String> {
     let server = Jwtgate::start(&mut env.runner, &env.work, "revocation-gap")?;
     inline_jwks_mount(&mut env.runner, &env.work, &server, &env.clusters[0])?;
     env.runner.ok(&server.cli(&[
-        "write", "auth/jwt/role/my-role", "role_type=jwt", "bound_audiences=vault", "user_claim=sub",
-        "bound_subject=system:serviceaccount:default:default", "policies=default", "ttl=10m",
+        "write",
+        "auth/jwt/role/my-role",
+        "role_type=jwt",
+        "bound_audiences=vault",
+        "user_claim=sub",
+        "bound_subject=system:serviceaccount:default:default",
+        "policies=default",
+        "ttl=10m",
     ]))?;
     let a = &env.clusters[0];
     let reviewed = token_review(&mut env.runner, &env.work, a, &token)?;
@@ -158,8 +189,14 @@ fn revocation_gap(env: &mut Env) -> Result<(), String> {
 fn seed_role(runner: &mut Runner, server: &Jwtgate, audience: &str) -> Result<(), String> {
     runner
         .ok(&server.cli(&[
-            "write", "auth/jwt/role/my-role", "role_type=jwt", &format!("bound_audiences={audience}"), "user_claim=sub",
-            "bound_subject=system:serviceaccount:default:default", "policies=default", "ttl=1h",
+            "write",
+            "auth/jwt/role/my-role",
+            "role_type=jwt",
+            &format!("bound_audiences={audience}"),
+            "user_claim=sub",
+            "bound_subject=system:serviceaccount:default:default",
+            "policies=default",
+            "ttl=1h",
         ]))
         .map(drop)
 }
@@ -184,10 +221,8 @@ fn cli_login(runner: &mut Runner, server: &Jwtgate, token_file: &Path) -> Result
 /// The seed's curl line.
 fn curl_login(runner: &mut Runner, server: &Jwtgate, token: &str) -> Result<(), String> {
     let body = format!("{{\"jwt\": \"{token}\", \"role\": \"my-role\"}}");
-    let out = runner.ok(&Cmd::new("curl", &["--silent", "--request", "POST", "--data", &body]).arg(format!(
-        "{}/v1/auth/jwt/login",
-        server.url()
-    )))?;
+    let out = runner.ok(&Cmd::new("curl", &["--silent", "--request", "POST", "--data", &body])
+        .arg(format!("{}/v1/auth/jwt/login", server.url())))?;
     let reply: Value = serde_json::from_str(&out).unwrap_or_default();
     let client_token = reply["auth"]["client_token"].as_str().unwrap_or_default();
     runner.check(!client_token.is_empty() && reply["auth"]["policies"].to_string().contains("default"), || {
@@ -217,8 +252,9 @@ fn token_review(runner: &mut Runner, work: &Path, cluster: &Cluster, token: &str
     let body = serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
         "spec": {"token": token, "audiences": ["vault"]}});
     runner.write(&review, &body.to_string())?;
-    let out = runner
-        .ok(&cluster.kubectl(&["create", "--raw", "/apis/authentication.k8s.io/v1/tokenreviews", "-f"]).arg(path(&review)))?;
+    let out = runner.ok(&cluster
+        .kubectl(&["create", "--raw", "/apis/authentication.k8s.io/v1/tokenreviews", "-f"])
+        .arg(path(&review)))?;
     Ok(json_field(&out, "/status/authenticated") == "true")
 }
 
@@ -246,7 +282,12 @@ fn poll(runner: &mut Runner, cmd: &Cmd, want: &str) -> Result<String, String> {
 /// The cluster CA from the kubeconfig, as `kubectl config view --raw` shows it.
 fn cluster_ca(runner: &mut Runner, cluster: &Cluster) -> Result<String, String> {
     let encoded = runner.ok(&cluster.kubectl(&[
-        "config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}",
+        "config",
+        "view",
+        "--raw",
+        "--minify",
+        "-o",
+        "jsonpath={.clusters[0].cluster.certificate-authority-data}",
     ]))?;
     if runner.dry_run {
         return Ok(String::new());

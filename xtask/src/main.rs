@@ -6,13 +6,21 @@
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
+const USAGE: &str = "\
+usage: cargo xtask ci                      everything CI runs (ends with the e2e sim path)
+       cargo xtask e2e [--kind|--sim] [--keep] [--filter PAT] [--dry-run]
+       cargo xtask images                  build localhost/jwtgate:dev and localhost/kube-sim:dev
+       cargo xtask bench [--quick] [--scenario NAME]";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("bench") => bench(&args[1..]),
+        Some("e2e") => e2e(&args[1..]),
+        Some("images") => images(),
         Some("-h" | "--help") | None => {
-            println!("usage: cargo xtask ci\n       cargo xtask bench [--quick] [--scenario NAME]");
+            println!("{USAGE}");
             Ok(())
         }
         Some(other) => Err(format!("unknown xtask command {other:?}; try `cargo xtask --help`")),
@@ -65,7 +73,30 @@ fn ci() -> Result<(), String> {
     // sharing this workspace's target directory so dependencies are compiled once.
     let mut fuzz_target = cargo();
     fuzz_target.args(["build", "--manifest-path", "crates/jwtgate-verifier/fuzz/Cargo.toml", "--target-dir", "target"]);
-    run(fuzz_target)
+    run(fuzz_target)?;
+
+    // The end-to-end scenarios on simulated clusters (kind needs images from a registry).
+    e2e(&["--sim".to_string()])
+}
+
+/// Builds the binaries the scenarios run, then runs them (`e2e/src/main.rs` has the flags).
+fn e2e(args: &[String]) -> Result<(), String> {
+    let mut build = cargo();
+    build.args(["build", "-p", "jwtgate", "-p", "jwtgate-kube-sim", "-p", "jwtgate-e2e"]);
+    run(build)?;
+    let mut scenarios = Command::new(project_root().join("target/debug/jwtgate-e2e"));
+    scenarios.current_dir(project_root()).args(args);
+    run(scenarios)
+}
+
+/// Container images from the release binaries, `FROM scratch` (no registry is needed).
+fn images() -> Result<(), String> {
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "jwtgate", "-p", "jwtgate-kube-sim", "-p", "jwtgate-e2e"]);
+    run(build)?;
+    let mut images = Command::new(project_root().join("target/release/jwtgate-e2e"));
+    images.current_dir(project_root()).arg("images");
+    run(images)
 }
 
 /// Builds the release server and the load generator, then runs the login benchmark; the

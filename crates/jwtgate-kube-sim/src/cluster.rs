@@ -81,7 +81,10 @@ impl ApiError {
 pub enum User {
     /// The kubeconfig's user: cluster-admin.
     Admin,
-    ServiceAccount { namespace: String, name: String },
+    ServiceAccount {
+        namespace: String,
+        name: String,
+    },
     Anonymous,
 }
 
@@ -252,7 +255,9 @@ impl Cluster {
     pub fn authorize(&self, user: &User, verb: &str, target: &Target) -> Result<(), ApiError> {
         let role = match target {
             Target::Path("/version") => return Ok(()),
-            Target::Path("/.well-known/openid-configuration" | "/openid/v1/jwks") if verb == "get" => Some(DISCOVERY_ROLE),
+            Target::Path("/.well-known/openid-configuration" | "/openid/v1/jwks") if verb == "get" => {
+                Some(DISCOVERY_ROLE)
+            }
             Target::Resource { group: "authentication.k8s.io", resource: "tokenreviews", .. } if verb == "create" => {
                 Some(REVIEWER_ROLE)
             }
@@ -307,12 +312,12 @@ impl Cluster {
 
     pub fn create_service_account(&mut self, namespace: &str, body: &Value, now: i64) -> Result<Value, ApiError> {
         let name = metadata_name(body)?;
-        self.ensure_namespace(namespace);
         let key = (namespace.to_owned(), name.clone());
         if self.service_accounts.contains_key(&key) {
             return Err(ApiError::new(409, "AlreadyExists", format!("serviceaccounts \"{name}\" already exists")));
         }
         self.service_accounts.insert(key, uuid());
+        self.ensure_namespace(namespace);
         Ok(self.service_account(namespace, &name, now).expect("just created"))
     }
 
@@ -466,7 +471,9 @@ impl Cluster {
     ) -> Result<(Value, Option<String>), ApiError> {
         for (field, want) in [("name", name), ("namespace", namespace)] {
             if let Some(given) = body["metadata"][field].as_str().filter(|v| !v.is_empty() && *v != want) {
-                return Err(ApiError::bad_request(format!("{field} in URL does not match {field} in TokenRequest body: {given}")));
+                return Err(ApiError::bad_request(format!(
+                    "{field} in URL does not match {field} in TokenRequest body: {given}"
+                )));
             }
         }
         let sa_uid = self
@@ -634,7 +641,11 @@ impl Cluster {
         };
         let common: Vec<String> = requested.iter().filter(|a| token_audiences.contains(a)).cloned().collect();
         if common.is_empty() {
-            return Err(format!("token audiences {} is invalid for the target audiences {}", go_quote(&token_audiences), go_quote(&requested)));
+            return Err(format!(
+                "token audiences {} is invalid for the target audiences {}",
+                go_quote(&token_audiences),
+                go_quote(&requested)
+            ));
         }
         let reviewed = if legacy { self.check_legacy(token, &claims)? } else { self.check_bound(&claims, now)? };
         Ok(Some(Reviewed { audiences: common, ..reviewed }))
@@ -647,7 +658,9 @@ impl Cluster {
             return Err(if old { "Token has expired." } else { "service account token has expired" }.into());
         }
         if time("nbf").is_some_and(|nbf| now < nbf - LEEWAY) {
-            return Err(if old { "Token could not be validated." } else { "service account token is not valid yet" }.into());
+            return Err(
+                if old { "Token could not be validated." } else { "service account token is not valid yet" }.into()
+            );
         }
         if time("iat").is_some_and(|iat| now < iat - LEEWAY) {
             return Err("service account token is issued in the future".into());
@@ -694,7 +707,8 @@ impl Cluster {
     }
 
     fn check_legacy(&self, token: &str, claims: &Value) -> Result<Reviewed, String> {
-        let text = |name: &str| claims[format!("kubernetes.io/serviceaccount/{name}")].as_str().unwrap_or_default().to_owned();
+        let text =
+            |name: &str| claims[format!("kubernetes.io/serviceaccount/{name}")].as_str().unwrap_or_default().to_owned();
         let (namespace, secret_name, name, claimed_uid) =
             (text("namespace"), text("secret.name"), text("service-account.name"), text("service-account.uid"));
         if [&namespace, &secret_name, &name, &claimed_uid].iter().any(|v| v.is_empty()) {
@@ -703,12 +717,17 @@ impl Cluster {
         if claims["sub"] != format!("system:serviceaccount:{namespace}:{name}") {
             return Err("sub claim does not match the service account".into());
         }
-        let secret =
-            self.secrets.get(&(namespace.clone(), secret_name)).ok_or_else(|| "Token has been invalidated".to_string())?;
+        let secret = self
+            .secrets
+            .get(&(namespace.clone(), secret_name))
+            .ok_or_else(|| "Token has been invalidated".to_string())?;
         if secret.token != token {
             return Err("Token does not match server's copy".into());
         }
-        let uid = self.service_accounts.get(&(namespace.clone(), name.clone())).ok_or_else(|| "Token has been invalidated".to_string())?;
+        let uid = self
+            .service_accounts
+            .get(&(namespace.clone(), name.clone()))
+            .ok_or_else(|| "Token has been invalidated".to_string())?;
         if *uid != claimed_uid {
             return Err(format!("service account UID ({uid}) does not match claim ({claimed_uid})"));
         }
@@ -748,10 +767,8 @@ pub fn sorted_json(value: &Value) -> String {
     match value {
         Value::Object(map) => {
             let sorted: BTreeMap<_, _> = map.iter().collect();
-            let members: Vec<String> = sorted
-                .into_iter()
-                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), sorted_json(v)))
-                .collect();
+            let members: Vec<String> =
+                sorted.into_iter().map(|(k, v)| format!("{}:{}", Value::String(k.clone()), sorted_json(v))).collect();
             format!("{{{}}}", members.join(","))
         }
         Value::Array(items) => format!("[{}]", items.iter().map(sorted_json).collect::<Vec<_>>().join(",")),

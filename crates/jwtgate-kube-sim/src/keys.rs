@@ -169,8 +169,23 @@ impl VerificationKey {
 #[derive(Serialize)]
 #[serde(untagged)]
 pub enum Jwk {
-    Rsa { r#use: &'static str, kty: &'static str, kid: String, alg: &'static str, n: String, e: String },
-    Ec { r#use: &'static str, kty: &'static str, kid: String, crv: &'static str, alg: &'static str, x: String, y: String },
+    Rsa {
+        r#use: &'static str,
+        kty: &'static str,
+        kid: String,
+        alg: &'static str,
+        n: String,
+        e: String,
+    },
+    Ec {
+        r#use: &'static str,
+        kty: &'static str,
+        kid: String,
+        crv: &'static str,
+        alg: &'static str,
+        x: String,
+        y: String,
+    },
 }
 
 /// Kubernetes' key id: base64url without padding of SHA-256 over the SPKI DER.

@@ -1,7 +1,7 @@
 //! `kube-sim`: one simulated cluster on HTTPS. Prints one JSON line when it serves, writes
 //! its kubeconfig when asked, and stops on SIGTERM or SIGINT.
 
-use jwtgate_kube_sim::{ClusterCa, ClusterSpec, KeyType, Sim, SigningKey, SimConfig};
+use jwtgate_kube_sim::{ClusterCa, ClusterSpec, KeyType, SigningKey, Sim, SimConfig};
 use std::process::ExitCode;
 
 const USAGE: &str = "\

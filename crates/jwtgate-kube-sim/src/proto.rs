@@ -74,7 +74,7 @@ pub fn unwrap_envelope(body: &[u8]) -> Result<(String, String, &[u8]), String> {
 }
 
 /// Decodes a message into JSON by a schema: field number → (JSON name, how to decode).
-fn message(bytes: &[u8], schema: &[(u32, &str, Kind)]) -> Result<Value, String> {
+fn message(bytes: &[u8], schema: Schema) -> Result<Value, String> {
     let mut object = Map::new();
     for field in fields(bytes)? {
         let (number, field_value) = match &field {
@@ -96,29 +96,36 @@ fn message(bytes: &[u8], schema: &[(u32, &str, Kind)]) -> Result<Value, String> 
     Ok(Value::Object(object))
 }
 
+/// Field number, JSON name, how to decode.
+type Schema = &'static [(u32, &'static str, Kind)];
+
 enum Kind {
     String,
     Strings,
     Int,
-    Message(&'static [(u32, &'static str, Kind)]),
-    Messages(&'static [(u32, &'static str, Kind)]),
+    Message(Schema),
+    Messages(Schema),
 }
 
-const OBJECT_META: &[(u32, &str, Kind)] = &[(1, "name", Kind::String), (3, "namespace", Kind::String)];
-const BOUND_OBJECT_REF: &[(u32, &str, Kind)] =
+const OBJECT_META: Schema = &[(1, "name", Kind::String), (3, "namespace", Kind::String)];
+const BOUND_OBJECT_REF: Schema =
     &[(1, "kind", Kind::String), (2, "apiVersion", Kind::String), (3, "name", Kind::String), (4, "uid", Kind::String)];
-const TOKEN_REQUEST_SPEC: &[(u32, &str, Kind)] = &[
+const TOKEN_REQUEST_SPEC: Schema = &[
     (1, "audiences", Kind::Strings),
     (3, "boundObjectRef", Kind::Message(BOUND_OBJECT_REF)),
     (4, "expirationSeconds", Kind::Int),
 ];
-const TOKEN_REVIEW_SPEC: &[(u32, &str, Kind)] = &[(1, "token", Kind::String), (2, "audiences", Kind::Strings)];
-const SUBJECT: &[(u32, &str, Kind)] =
-    &[(1, "kind", Kind::String), (2, "apiGroup", Kind::String), (3, "name", Kind::String), (4, "namespace", Kind::String)];
-const ROLE_REF: &[(u32, &str, Kind)] = &[(1, "apiGroup", Kind::String), (2, "kind", Kind::String), (3, "name", Kind::String)];
+const TOKEN_REVIEW_SPEC: Schema = &[(1, "token", Kind::String), (2, "audiences", Kind::Strings)];
+const SUBJECT: Schema = &[
+    (1, "kind", Kind::String),
+    (2, "apiGroup", Kind::String),
+    (3, "name", Kind::String),
+    (4, "namespace", Kind::String),
+];
+const ROLE_REF: Schema = &[(1, "apiGroup", Kind::String), (2, "kind", Kind::String), (3, "name", Kind::String)];
 
 /// The schemas of the objects accepted in protobuf, by kind.
-const OBJECTS: &[(&str, &[(u32, &str, Kind)])] = &[
+const OBJECTS: &[(&str, Schema)] = &[
     ("TokenRequest", &[(1, "metadata", Kind::Message(OBJECT_META)), (2, "spec", Kind::Message(TOKEN_REQUEST_SPEC))]),
     ("TokenReview", &[(1, "metadata", Kind::Message(OBJECT_META)), (2, "spec", Kind::Message(TOKEN_REVIEW_SPEC))]),
     ("ServiceAccount", &[(1, "metadata", Kind::Message(OBJECT_META))]),

@@ -73,10 +73,11 @@ impl Sim {
         if let Some(key) = config.signing_key {
             cluster.rotate(key, true);
         }
-        let mut sans: Vec<String> = ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut sans: Vec<String> =
+            ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
         sans.push("kubernetes.default.svc.cluster.local".into());
         sans.extend(config.extra_sans.iter().cloned());
         for url in [&external_url, &cluster.spec().issuer] {
@@ -228,7 +229,9 @@ fn respond(request: &HttpRequest, body: &[u8], shared: &Shared) -> Result<HttpRe
                     }
                     Ok(response.json(object))
                 }
-                ("create", "serviceaccounts", []) => created(cluster.create_service_account(ns, &decode(request, body)?, now)),
+                ("create", "serviceaccounts", []) => {
+                    created(cluster.create_service_account(ns, &decode(request, body)?, now))
+                }
                 ("get", "serviceaccounts", [name]) => ok(cluster.service_account(ns, name, now)),
                 ("delete", "serviceaccounts", [name]) => ok(cluster.delete_service_account(ns, name, now)),
                 ("create", "pods", []) => created(cluster.create_pod(ns, &decode(request, body)?, now)),

@@ -51,7 +51,12 @@ fn p256() -> PKey<Private> {
     PKey::from_ec_key(EcKey::generate(&group).expect("EC key")).expect("PKey")
 }
 
-fn build(cn: &str, key: &PKey<Private>, ca: Option<&ClusterCa>, sans: &[String]) -> Result<X509, openssl::error::ErrorStack> {
+fn build(
+    cn: &str,
+    key: &PKey<Private>,
+    ca: Option<&ClusterCa>,
+    sans: &[String],
+) -> Result<X509, openssl::error::ErrorStack> {
     let mut name = X509NameBuilder::new()?;
     name.append_entry_by_text("CN", cn)?;
     let name = name.build();
