@@ -24,7 +24,11 @@ fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().to_owned();
     for binary in ["jwtgate", "kube-sim"] {
-        assert!(dir.join(binary).exists(), "{binary} is not built in {}: run `cargo build -p jwtgate -p jwtgate-kube-sim`", dir.display());
+        assert!(
+            dir.join(binary).exists(),
+            "{binary} is not built in {}: run `cargo build -p jwtgate -p jwtgate-kube-sim`",
+            dir.display()
+        );
     }
     dir
 }
@@ -59,7 +63,18 @@ fn issuer_discovery_over_container_networking() {
     let kube_sim = GenericImage::new("localhost/kube-sim", "dev")
         .with_exposed_port(6443.tcp())
         .with_wait_for(WaitFor::message_on_stdout("\"server\""))
-        .with_cmd(["--listen", "0.0.0.0:6443", "--external-url", &issuer, "--admin-token", admin, "--ca-cert", "/ca/ca.crt", "--ca-key", "/ca/ca.key"])
+        .with_cmd([
+            "--listen",
+            "0.0.0.0:6443",
+            "--external-url",
+            &issuer,
+            "--admin-token",
+            admin,
+            "--ca-cert",
+            "/ca/ca.crt",
+            "--ca-key",
+            "/ca/ca.key",
+        ])
         .with_copy_to("/ca/ca.crt", ca.cert_pem().into_bytes())
         .with_copy_to("/ca/ca.key", ca.key_pem().into_bytes())
         .with_network(&network)
@@ -94,22 +109,43 @@ fn issuer_discovery_over_container_networking() {
     };
     let discovery = kubectl(&["get", "--raw", "/.well-known/openid-configuration"]);
     assert!(discovery.contains(&format!("\"issuer\":\"{issuer}\"")), "{discovery}");
-    kubectl(&["create", "clusterrolebinding", "oidc-reviewer", "--clusterrole=system:service-account-issuer-discovery", "--group=system:unauthenticated"]);
+    kubectl(&[
+        "create",
+        "clusterrolebinding",
+        "oidc-reviewer",
+        "--clusterrole=system:service-account-issuer-discovery",
+        "--group=system:unauthenticated",
+    ]);
 
     let address = format!("http://127.0.0.1:{jwtgate_port}");
     let env = [("VAULT_ADDR", address.as_str()), ("VAULT_TOKEN", "root"), ("HOME", dir.path().to_str().unwrap())];
     let jwtgate_cli = |args: &[&str]| run(&bins.join("jwtgate"), args, &env);
     jwtgate_cli(&["auth", "enable", "jwt"]);
     jwtgate_cli(&[
-        "write", "auth/jwt/config", &format!("oidc_discovery_url={issuer}"), &format!("oidc_discovery_ca_pem=@{}", ca_file.display()),
+        "write",
+        "auth/jwt/config",
+        &format!("oidc_discovery_url={issuer}"),
+        &format!("oidc_discovery_ca_pem=@{}", ca_file.display()),
     ]);
     jwtgate_cli(&[
-        "write", "auth/jwt/role/my-role", "role_type=jwt", &format!("bound_audiences={issuer}"), "user_claim=sub",
-        "bound_subject=system:serviceaccount:default:default", "policies=default", "ttl=1h",
+        "write",
+        "auth/jwt/role/my-role",
+        "role_type=jwt",
+        &format!("bound_audiences={issuer}"),
+        "user_claim=sub",
+        "bound_subject=system:serviceaccount:default:default",
+        "policies=default",
+        "ttl=1h",
     ]);
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, kubectl(&["create", "token", "default"])).unwrap();
-    let login = jwtgate_cli(&["write", "-format=json", "auth/jwt/login", "role=my-role", &format!("jwt=@{}", token_file.display())]);
+    let login = jwtgate_cli(&[
+        "write",
+        "-format=json",
+        "auth/jwt/login",
+        "role=my-role",
+        &format!("jwt=@{}", token_file.display()),
+    ]);
     let reply: serde_json::Value = serde_json::from_str(&login).unwrap();
     assert_eq!(reply["auth"]["policies"], serde_json::json!(["default"]), "{login}");
     assert_eq!(reply["auth"]["lease_duration"], 3600);
