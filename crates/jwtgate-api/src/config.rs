@@ -7,7 +7,10 @@ use crate::wire::Body;
 use jwtgate_verifier::{JwksPair, KeyConfig};
 use serde_json::{json, Map, Value};
 
-pub const KNOWN: [&str; 17] = [
+pub const KNOWN: [&str; 20] = [
+    "kubernetes_host",
+    "kubernetes_ca_cert",
+    "token_reviewer_jwt",
     "oidc_discovery_url",
     "oidc_discovery_ca_pem",
     "oidc_client_id",

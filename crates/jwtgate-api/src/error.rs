@@ -15,6 +15,9 @@ pub enum ApiError {
     /// 403 with a specific text (`bad token`).
     #[error("{0}")]
     Forbidden(String),
+    /// 403 for a login the cluster refused (TokenReview): `permission denied` and the reason.
+    #[error("permission denied: {0}")]
+    LoginDenied(String),
     /// 403 for an unknown, revoked or expired client token (Vault ≥ 1.15 wording).
     #[error("permission denied")]
     InvalidToken,
@@ -56,7 +59,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::PermissionDenied | ApiError::InvalidToken | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::PermissionDenied | ApiError::InvalidToken | ApiError::Forbidden(_) | ApiError::LoginDenied(_) => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound | ApiError::NoHandler(_) => StatusCode::NOT_FOUND,
             ApiError::UnsupportedOperation => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -69,6 +74,7 @@ impl ResponseError for ApiError {
         let errors: Vec<String> = match self {
             ApiError::NotFound => Vec::new(),
             ApiError::InvalidToken => vec!["permission denied".into(), "invalid token".into()],
+            ApiError::LoginDenied(reason) => vec!["permission denied".into(), reason.clone()],
             other => vec![other.to_string()],
         };
         HttpResponse::build(self.status_code())

@@ -152,10 +152,14 @@ pub async fn dispatch(
             let mount = mount_of(&mount).ok_or(ApiError::Internal)?;
             let peer = request.peer_addr().map(|a| a.ip());
             let started = std::time::Instant::now();
-            let result = login::login(&state, &mount, &body, peer).await;
+            let result = if mount.kind == "kubernetes" {
+                crate::kubernetes::login(&state, &mount, &body, peer).await
+            } else {
+                login::login(&state, &mount, &body, peer).await
+            };
             let outcome = match &result {
                 Ok(_) => "success",
-                Err(ApiError::PermissionDenied) => "denied",
+                Err(ApiError::PermissionDenied | ApiError::LoginDenied(_) | ApiError::Forbidden(_)) => "denied",
                 Err(_) => "failure",
             };
             state.metrics.record_login(&mount.path, outcome, started.elapsed());
@@ -172,7 +176,9 @@ pub async fn dispatch(
                 .insert_header(("Cache-Control", "no-store"))
                 .body(text))
         }
-        Endpoint::Config(mount) => mount_config(&state, operation, &mount, &body).await,
+        Endpoint::Config(mount) => {
+            mount_config(&state, operation, &mount_of(&mount).ok_or(ApiError::Internal)?, &body).await
+        }
         Endpoint::Roles(mount) => list_roles(&state, &mount).await,
         Endpoint::Role(mount, name) => {
             role_endpoint(&state, operation, mount_of(&mount).ok_or(ApiError::Internal)?, &name, &body).await
@@ -471,7 +477,7 @@ async fn auth_mount(
                 Some(Value::String(kind)) if !kind.is_empty() => kind.clone(),
                 _ => return Err(ApiError::BadRequest("backend type must be specified as a string".into())),
             };
-            if kind != "jwt" {
+            if kind != "jwt" && kind != "kubernetes" {
                 return Err(ApiError::BadRequest(format!("plugin not found in the catalog: {kind}")));
             }
             if path.is_empty()
@@ -519,16 +525,26 @@ async fn auth_mount(
 async fn mount_config(
     state: &Arc<AppState>,
     operation: Operation,
-    mount: &str,
+    mount: &Mount,
     body: &Body,
 ) -> Result<HttpResponse, ApiError> {
+    let (kind, mount) = (mount.kind.as_str(), mount.path.as_str());
     let existing = state.config(mount)?.map(|config| config.as_ref().clone());
     if operation == Operation::Read {
-        let stored = existing.ok_or(ApiError::NotFound)?;
-        return Ok(wire::json(&Envelope::data(Value::Object(config::read(&stored)), "jwt")));
+        let mut stored = config::read(&existing.ok_or(ApiError::NotFound)?);
+        crate::kubernetes::hide_reviewer_jwt(&mut stored);
+        return Ok(wire::json(&Envelope::data(Value::Object(stored), kind)));
     }
-    let stored = config::write(body, existing.as_ref())?;
-    let validator = if config::is_oidc_flow(&stored) {
+    let (stored, known): (_, &[&str]) = if kind == "kubernetes" {
+        (crate::kubernetes::write_config(body)?, &crate::kubernetes::CONFIG_KNOWN)
+    } else {
+        let mut stored = config::write(body, existing.as_ref())?;
+        crate::kubernetes::write_jwt_fields(body, &mut stored)?;
+        (stored, &config::KNOWN)
+    };
+    let validator = if kind == "kubernetes" {
+        crate::kubernetes::pem_validator(&stored, state)?
+    } else if config::is_oidc_flow(&stored) {
         None
     } else {
         let validator = jwtgate_verifier::Validator::new(&config::key_config(&stored), state.fetcher.clone())
@@ -541,8 +557,8 @@ async fn mount_config(
     blocking(move || Ok(store.put_config(&key, &value)?)).await?;
     state.forget(mount, None);
     state.set_validator(mount, validator)?;
-    match wire::unknown_fields_warning(body, &config::KNOWN) {
-        Some(warning) => Ok(wire::json(&Envelope::data(Value::Null, "jwt").with_warnings(vec![warning]))),
+    match wire::unknown_fields_warning(body, known) {
+        Some(warning) => Ok(wire::json(&Envelope::data(Value::Null, kind).with_warnings(vec![warning]))),
         None => Ok(wire::no_content()),
     }
 }
@@ -575,7 +591,8 @@ async fn role_endpoint(
     match operation {
         Operation::Read => {
             let stored = existing.ok_or(ApiError::NotFound)?;
-            Ok(wire::json(&Envelope::data(Value::Object(role::read(&stored)), "jwt")))
+            let shape = if mount.kind == "kubernetes" { stored } else { role::read(&stored) };
+            Ok(wire::json(&Envelope::data(Value::Object(shape), &mount.kind)))
         }
         Operation::Delete => {
             let (mount_path, role_name) = (mount.path.clone(), name.clone());
@@ -586,8 +603,12 @@ async fn role_endpoint(
         _ => {
             let mount_max =
                 if mount.tune.max_lease_ttl > 0 { mount.tune.max_lease_ttl as i64 } else { state.max_lease_ttl };
-            let (stored, mut warnings) = role::write(existing, body, mount_max)?;
-            warnings.extend(wire::unknown_fields_warning(body, &role::KNOWN));
+            let ((stored, mut warnings), known): (_, &[&str]) = if mount.kind == "kubernetes" {
+                (crate::kubernetes::write_role(existing, body, mount_max)?, &crate::kubernetes::ROLE_KNOWN)
+            } else {
+                (role::write(existing, body, mount_max)?, &role::KNOWN)
+            };
+            warnings.extend(wire::unknown_fields_warning(body, known));
             let value = Value::Object(stored);
             let (mount_path, role_name) = (mount.path.clone(), name.clone());
             blocking(move || Ok(store.put_role(&mount_path, &role_name, &value)?)).await?;
@@ -595,7 +616,7 @@ async fn role_endpoint(
             if warnings.is_empty() {
                 Ok(wire::no_content())
             } else {
-                Ok(wire::json(&Envelope::data(Value::Null, "jwt").with_warnings(warnings)))
+                Ok(wire::json(&Envelope::data(Value::Null, &mount.kind).with_warnings(warnings)))
             }
         }
     }

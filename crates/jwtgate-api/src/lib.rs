@@ -9,6 +9,7 @@ mod error;
 mod fields;
 mod handlers;
 mod ids;
+mod kubernetes;
 mod login;
 mod metrics;
 mod role;
@@ -21,6 +22,7 @@ mod wire;
 pub use error::ApiError;
 pub use fields::parse_duration;
 pub use handlers::initialize;
+pub use kubernetes::LocalServiceAccount;
 pub use routes::{resolve, Access, Endpoint, Operation, TokenAction, KINDS};
 pub use state::{AppState, Clock, SYSTEM_TTL};
 

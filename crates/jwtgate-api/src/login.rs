@@ -43,18 +43,7 @@ pub async fn login(
         Some(Value::String(_)) | None | Some(Value::Null) => return Err(bad("missing token".into())),
         Some(_) => return Err(bad("error parsing JSON".into())),
     };
-    let cidrs: Vec<&str> = stored_role
-        .get("token_bound_cidrs")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !cidrs.is_empty() {
-        let allowed =
-            peer.is_some_and(|ip| cidrs.iter().filter_map(|c| crate::cidr::Cidr::parse(c)).any(|c| c.contains(ip)));
-        if !allowed {
-            return Err(ApiError::PermissionDenied);
-        }
-    }
+    check_bound_cidrs(stored_role, peer)?;
     if config::is_oidc_flow(&stored_config) {
         return Err(bad("error configuring token validator: unsupported config type".into()));
     }
@@ -74,7 +63,47 @@ pub async fn login(
         tracing::info!(mount = %mount.path, role = %shown, reason = %e, "login refused");
         bad(e.to_string())
     })?;
+    if stored_role.get("token_review") == Some(&Value::Bool(true)) {
+        let claims = identity.claims();
+        crate::kubernetes::confirm_with_cluster(
+            state,
+            &stored_config,
+            &jwt,
+            &claims,
+            &cached_role.policy.bound_audiences,
+        )
+        .await
+        .inspect_err(
+            |e| tracing::info!(mount = %mount.path, role = %shown, reason = %e, "login refused by TokenReview"),
+        )?;
+    }
+    let display = format!("{}-{}", mount.path.replace('/', "-"), identity.alias_name);
+    let issued = Issue { role_name, alias_name: &identity.alias_name, metadata: identity.metadata.clone(), display };
+    issue(state, mount, stored_role, issued, body, &KNOWN).await
+}
 
+/// Who a successful login is, for the token it gets.
+pub struct Issue<'a> {
+    pub role_name: String,
+    pub alias_name: &'a str,
+    /// Token metadata (the login adds `role`).
+    pub metadata: Vec<(String, String)>,
+    pub display: String,
+}
+
+/// The token a role's login issues: policies, TTLs, type and metadata, stored durably (service)
+/// or sealed (batch) before it is handed out.
+pub async fn issue(
+    state: &Arc<AppState>,
+    mount: &Mount,
+    stored_role: &Map<String, Value>,
+    issued: Issue<'_>,
+    body: &Body,
+    known: &[&str],
+) -> Result<HttpResponse, ApiError> {
+    let bad = |text: String| ApiError::BadRequest(text);
+    let Issue { role_name, alias_name, metadata: identity_metadata, display } = issued;
+    let cidrs = strings(stored_role, "token_bound_cidrs");
     let now = state.now();
     let limits = TtlLimits::new(state, Some(mount), stored_role);
     let (ttl, mut warnings) = limits.initial_ttl();
@@ -88,7 +117,7 @@ pub async fn login(
     }
     let mut metadata = Map::new();
     let mut meta = std::collections::BTreeMap::new();
-    for (key, value) in identity.metadata.iter().cloned().chain([("role".to_owned(), role_name.clone())]) {
+    for (key, value) in identity_metadata.into_iter().chain([("role".to_owned(), role_name.clone())]) {
         metadata.insert(key.clone(), json!(value));
         meta.insert(key, value);
     }
@@ -97,11 +126,11 @@ pub async fn login(
         accessor: if batch { String::new() } else { ids::accessor() },
         policies: policies.clone(),
         meta,
-        display_name: format!("{}-{}", mount.path.replace('/', "-"), identity.alias_name),
+        display_name: display,
         path: format!("auth/{}/login", mount.path),
         mount: mount.path.clone(),
         role: role_name,
-        entity_id: entity_id(&mount.accessor, &identity.alias_name),
+        entity_id: entity_id(&mount.accessor, alias_name),
         creation_time: now,
         creation_ttl: ttl,
         expire_time: Some(now + ttl),
@@ -123,7 +152,7 @@ pub async fn login(
         state.store.create_token_deferred(&token, &record)?.await?;
         token
     };
-    warnings.extend(wire::unknown_fields_warning(body, &KNOWN));
+    warnings.extend(wire::unknown_fields_warning(body, known));
     let auth = Auth {
         client_token: token,
         accessor: record.accessor,
@@ -141,6 +170,21 @@ pub async fn login(
     Ok(wire::json(&Envelope::auth(auth, "").with_warnings(warnings)))
 }
 
+/// `token_bound_cidrs` at login: the peer must be inside one of them.
+pub fn check_bound_cidrs(role: &Map<String, Value>, peer: Option<IpAddr>) -> Result<(), ApiError> {
+    let cidrs = strings(role, "token_bound_cidrs");
+    if cidrs.is_empty() {
+        return Ok(());
+    }
+    let allowed =
+        peer.is_some_and(|ip| cidrs.iter().filter_map(|c| crate::cidr::Cidr::parse(c)).any(|c| c.contains(ip)));
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied)
+    }
+}
+
 /// Vault's token type resolution: a mount tuned to `service` or `batch` decides; otherwise the
 /// role's `token_type`, and for `default` the mount's `default-service`/`default-batch`.
 fn issues_batch(mount: &Mount, role: &Map<String, Value>) -> bool {
@@ -153,7 +197,7 @@ fn issues_batch(mount: &Mount, role: &Map<String, Value>) -> bool {
     }
 }
 
-fn strings(map: &Map<String, Value>, field: &str) -> Vec<String> {
+pub fn strings(map: &Map<String, Value>, field: &str) -> Vec<String> {
     map.get(field)
         .and_then(Value::as_array)
         .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())

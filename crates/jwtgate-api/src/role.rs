@@ -18,8 +18,9 @@ const DEPRECATED: [(&str, &str); 6] = [
 ];
 
 /// Fields the role path accepts (OIDC-only ones are stored and ignored by JWT login).
-pub const KNOWN: [&str; 32] = [
+pub const KNOWN: [&str; 33] = [
     "name",
+    "token_review",
     "role_type",
     "bound_audiences",
     "bound_subject",
@@ -110,7 +111,7 @@ pub fn write(
             role.insert(field.into(), json!(text));
         }
     }
-    for field in ["user_claim_json_pointer", "verbose_oidc_logging", "token_no_default_policy"] {
+    for field in ["user_claim_json_pointer", "verbose_oidc_logging", "token_no_default_policy", "token_review"] {
         if let Some(flag) = fields::boolean(body, field)? {
             role.insert(field.into(), json!(flag));
         }
@@ -219,7 +220,7 @@ pub fn write(
 }
 
 /// The `token_*` fields with their deprecated aliases and Vault's checks.
-fn write_token_fields(role: &mut Map<String, Value>, body: &Body) -> Result<(), ApiError> {
+pub fn write_token_fields(role: &mut Map<String, Value>, body: &Body) -> Result<(), ApiError> {
     for (old, new) in DEPRECATED {
         let (old_present, new_present) = (body.contains_key(old), body.contains_key(new));
         let source = if new_present {

@@ -37,6 +37,10 @@ pub struct AppState {
     mounts: RwLock<Option<Arc<Vec<jwtgate_store::Mount>>>>,
     configs: RwLock<HashMap<String, Arc<serde_json::Map<String, serde_json::Value>>>>,
     roles: RwLock<HashMap<(String, String), Arc<CachedRole>>>,
+    /// Asks clusters about tokens (Kubernetes auth, `token_review` roles).
+    pub reviewer: Arc<dyn jwtgate_verifier::Review>,
+    /// The pod's own service-account token and CA, when jwtgate runs in a pod.
+    pub local_service_account: crate::kubernetes::LocalServiceAccount,
     /// Parsed ACL policies by name, dropped when a policy is written or deleted.
     policies: RwLock<HashMap<String, Arc<crate::acl::Policy>>>,
 }
@@ -64,6 +68,8 @@ impl AppState {
             configs: RwLock::new(HashMap::new()),
             roles: RwLock::new(HashMap::new()),
             policies: RwLock::new(HashMap::new()),
+            reviewer: Arc::new(jwtgate_verifier::HttpsReviewer::default()),
+            local_service_account: crate::kubernetes::LocalServiceAccount::default(),
         })
     }
 

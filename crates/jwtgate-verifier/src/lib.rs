@@ -13,6 +13,7 @@ mod json;
 mod keys;
 mod keyset;
 mod policy;
+mod review;
 mod validate;
 
 pub use claims::{glob, BoundClaimsType};
@@ -22,7 +23,8 @@ pub use jose::{MAX_KID_BYTES, MAX_TOKEN_BYTES};
 pub use keys::{kubernetes_kid, parse_jwks, parse_pem_keys, to_pem_with_kids, Algorithm, KeyKind, PublicKey};
 pub use keyset::{DiscoveryKeySet, FetchCounts, KeySource, RefreshPolicy, RemoteKeySet, StaticKeys};
 pub use policy::{ClaimPolicy, Identity, Leeways};
-pub use validate::Validator;
+pub use review::{HttpsReviewer, Review, ReviewError, ReviewRequest, ReviewedUser};
+pub use validate::{unverified_claims, Validator};
 
 pub(crate) use error::truncate;
 

@@ -67,6 +67,35 @@ impl Validator {
     }
 }
 
+impl Validator {
+    /// Checks the algorithm and the signature only, and returns the verified claims (parsed
+    /// strictly: duplicate members refused). For callers with their own claim rules, such as
+    /// the Kubernetes auth method, whose legacy tokens carry no time claims.
+    pub async fn verify_signature(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, TokenError> {
+        let jws = jose::parse(token)?;
+        if !self.algorithms.contains(&jws.alg) {
+            return Err(TokenError::UnexpectedAlgorithm);
+        }
+        self.keys.verify(&jws, unix_seconds(now)).await?;
+        claims_of(&jws.payload)
+    }
+}
+
+/// The claims of a token whose signature is NOT checked, parsed as strictly as verified ones.
+/// Only for the Kubernetes auth method without `pem_keys`, where TokenReview is the authority.
+pub fn unverified_claims(token: &str) -> Result<serde_json::Map<String, serde_json::Value>, TokenError> {
+    claims_of(&jose::parse(token)?.payload)
+}
+
+fn claims_of(payload: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, TokenError> {
+    crate::json::parse_object(payload).map_err(Malformed::Payload)?;
+    serde_json::from_slice(payload).map_err(|e| Malformed::Payload(e.to_string()).into())
+}
+
 /// Seconds since the Unix epoch; times before it count as 0.
 pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
     time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
