@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod hostile;
+mod kubernetes;
 mod login;
 
 use actix_web::http::StatusCode;
