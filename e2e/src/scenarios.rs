@@ -147,7 +147,8 @@ fn projected_audience_and_ttl(env: &mut Env) -> Result<(), String> {
 }
 
 /// JWT auth validates offline: a token whose pod was deleted still logs in until it
-/// expires, although the cluster itself (TokenReview) no longer accepts it.
+/// expires, although the cluster itself (TokenReview) no longer accepts it; the Kubernetes
+/// auth method, which asks the cluster at every login, refuses it.
 fn revocation_gap(env: &mut Env) -> Result<(), String> {
     let a = &env.clusters[0];
     let manifest = env.work.join("gap-pod.json");
@@ -167,10 +168,12 @@ fn revocation_gap(env: &mut Env) -> Result<(), String> {
         "policies=default",
         "ttl=10m",
     ]))?;
+    kubernetes_mount(&mut env.runner, &env.work, &server, &env.clusters[0])?;
     let a = &env.clusters[0];
     let reviewed = token_review(&mut env.runner, &env.work, a, &token)?;
     env.runner.check(reviewed, || "TokenReview refused the live pod's token".into())?;
     login_succeeds(&mut env.runner, &server, &token)?;
+    kubernetes_login(&mut env.runner, &server, &token, None)?;
 
     a.delete_pod(&mut env.runner, "gap-pod")?;
     // kube-apiserver caches successful reviews for about 10 s.
@@ -181,9 +184,70 @@ fn revocation_gap(env: &mut Env) -> Result<(), String> {
         }
         std::thread::sleep(std::time::Duration::from_secs(2));
     }
-    // The documented limitation: JWT auth still accepts it.
+    // The documented limitation: JWT auth still accepts it. The Kubernetes method does not.
     login_succeeds(&mut env.runner, &server, &token)?;
+    kubernetes_login(&mut env.runner, &server, &token, Some("lookup failed"))?;
     no_secrets_logged(&mut env.runner, &server, &token)
+}
+
+/// A `kubernetes` mount for `cluster`: a reviewer service account bound to
+/// system:auth-delegator, its token, the API server's URL and CA from the kubeconfig.
+fn kubernetes_mount(runner: &mut Runner, work: &Path, server: &Jwtgate, cluster: &Cluster) -> Result<(), String> {
+    let reviewer = runner.output(&cluster.kubectl(&["create", "serviceaccount", "jwtgate-reviewer"]))?;
+    runner.check(reviewer.success || reviewer.stderr.contains("already exists"), || reviewer.stderr.clone())?;
+    let binding = runner.output(&cluster.kubectl(&[
+        "create",
+        "clusterrolebinding",
+        "jwtgate-reviewer",
+        "--clusterrole=system:auth-delegator",
+        "--serviceaccount=default:jwtgate-reviewer",
+    ]))?;
+    runner.check(binding.success || binding.stderr.contains("already exists"), || binding.stderr.clone())?;
+    let token_file = work.join(format!("{}-reviewer.token", cluster.name));
+    let reviewer_token = runner.ok(&cluster.kubectl(&["create", "token", "jwtgate-reviewer", "--duration", "1h"]))?;
+    runner.write(&token_file, &reviewer_token)?;
+    let ca = work.join(format!("{}-api-ca.crt", cluster.name));
+    let ca_pem = cluster_ca(runner, cluster)?;
+    runner.write(&ca, &ca_pem)?;
+    let host =
+        runner.ok(&cluster.kubectl(&["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"]))?;
+    let host = if runner.dry_run { "$KUBERNETES_HOST".to_string() } else { host.trim().to_owned() };
+    runner.ok(&server.cli(&["auth", "enable", "kubernetes"]))?;
+    runner.ok(&server.cli(&[
+        "write",
+        "auth/kubernetes/config",
+        &format!("kubernetes_host={host}"),
+        &format!("kubernetes_ca_cert=@{}", path(&ca)),
+        &format!("token_reviewer_jwt=@{}", path(&token_file)),
+    ]))?;
+    runner
+        .ok(&server.cli(&[
+            "write",
+            "auth/kubernetes/role/my-role",
+            "bound_service_account_names=default",
+            "bound_service_account_namespaces=default",
+            "audience=vault",
+            "policies=default",
+            "ttl=10m",
+        ]))
+        .map(drop)
+}
+
+/// A login through the Kubernetes method: it succeeds, or is refused (403) with `refusal`.
+fn kubernetes_login(runner: &mut Runner, server: &Jwtgate, token: &str, refusal: Option<&str>) -> Result<(), String> {
+    let cmd = server
+        .cli(&["write", "-format=json", "auth/kubernetes/login", "role=my-role", "jwt=-"])
+        .stdin(token.to_owned());
+    match refusal {
+        Some(want) => runner.fails(&cmd, want).map(drop),
+        None => {
+            let out = runner.ok(&cmd)?;
+            let reply: Value = serde_json::from_str(&out).unwrap_or_default();
+            runner.check(reply["auth"]["metadata"]["service_account_name"] == "default", || {
+                format!("the Kubernetes login names no service account: {out}")
+            })
+        }
+    }
 }
 
 fn seed_role(runner: &mut Runner, server: &Jwtgate, audience: &str) -> Result<(), String> {

@@ -433,8 +433,11 @@ pub async fn confirm_with_cluster(
 #[derive(Debug)]
 pub struct LocalServiceAccount {
     dir: PathBuf,
-    cache: Mutex<[Option<(i64, Option<String>)>; 2]>,
+    cache: Mutex<[Option<FileRead>; 2]>,
 }
+
+/// When a file was read, and what it held.
+type FileRead = (i64, Option<String>);
 
 impl LocalServiceAccount {
     pub fn new(dir: impl Into<PathBuf>) -> LocalServiceAccount {
