@@ -3,6 +3,7 @@
 //! reports logins/s, latency percentiles, server CPU per login against one raw signature verify
 //! measured in the same run, RSS and errors. Run through `cargo xtask bench`.
 
+use jwtgate_kube_sim::{Sim, SimConfig};
 use jwtgate_verifier::testkit::{jwks, Reply, TestKey, TestServer};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,6 +28,19 @@ struct Scenario {
     prefill: usize,
     /// vault-benchmark's `jwt_auth` shape: random mount, ES256, no `exp`/`iat`.
     vault_benchmark: bool,
+    /// Logins that ask a (simulated) cluster through TokenReview.
+    kubernetes: Kube,
+    /// Tokens minted by kube-sim (the TokenReview scenarios and their baseline).
+    sim_tokens: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kube {
+    No,
+    /// A `kubernetes` mount: TokenReview only.
+    Method,
+    /// A JWT role with `token_review=true`: offline validation, then TokenReview.
+    TokenReview,
 }
 
 const fn scenario(name: &'static str, clients: usize) -> Scenario {
@@ -39,6 +53,15 @@ const fn scenario(name: &'static str, clients: usize) -> Scenario {
         jwks_url: false,
         prefill: 0,
         vault_benchmark: false,
+        kubernetes: Kube::No,
+        sim_tokens: false,
+    }
+}
+
+impl Scenario {
+    /// Tokens from a simulated cluster; `Kube::No` is the offline baseline with the same tokens.
+    fn with(self, kubernetes: Kube) -> Scenario {
+        Scenario { kubernetes, sim_tokens: true, ..self }
     }
 }
 
@@ -56,6 +79,10 @@ fn scenarios(quick: bool) -> Vec<Scenario> {
             ..scenario("prefilled-sled-64", 64)
         },
         Scenario { vault_benchmark: true, ..scenario("vault-benchmark-jwt-64", 64) },
+        // TokenReview against kube-sim, which runs inside this load generator on the same cores.
+        scenario("jwt-sim-8", 8).with(Kube::No),
+        scenario("kubernetes-method-8", 8).with(Kube::Method),
+        scenario("jwt-token-review-8", 8).with(Kube::TokenReview),
     ]
 }
 
@@ -160,6 +187,7 @@ fn configure(
     scenario: &Scenario,
     keys: &(TestKey, TestKey),
     jwks_server: &Option<TestServer>,
+    sim: Option<&Sim>,
 ) -> (String, Vec<String>) {
     let mut admin = Connection::open(&server.address);
     let root = if scenario.durable {
@@ -168,6 +196,9 @@ fn configure(
     } else {
         ROOT.to_owned()
     };
+    if let Some(sim) = sim {
+        return configure_kubernetes(&mut admin, &root, scenario.kubernetes, sim);
+    }
     let mount = if scenario.vault_benchmark { format!("bench-{:08x}", std::process::id()) } else { "jwt".to_owned() };
     let key = if scenario.vault_benchmark { &keys.1 } else { &keys.0 };
     let (status, _) =
@@ -194,6 +225,53 @@ fn configure(
     let (status, text) = admin.call("PUT", &format!("auth/{mount}/role/bench"), Some(&root), &role.to_string());
     assert_eq!(status, 204, "{text}");
     (mount, mint(key, 256, scenario.vault_benchmark))
+}
+
+/// A reviewer bound to system:auth-delegator, the mount for `kind`, and 256 tokens of
+/// `default/default` for audience `vault`.
+fn configure_kubernetes(admin: &mut Connection, root: &str, kind: Kube, sim: &Sim) -> (String, Vec<String>) {
+    let now = now();
+    let (reviewer, jwks, tokens) = {
+        let mut cluster = sim.cluster();
+        cluster.create_service_account("default", &json!({"metadata": {"name": "reviewer"}}), now).unwrap();
+        let binding = json!({"metadata": {"name": "reviewer"}, "roleRef": {"kind": "ClusterRole", "name": "system:auth-delegator"},
+            "subjects": [{"kind": "ServiceAccount", "name": "reviewer", "namespace": "default"}]});
+        cluster.create_cluster_role_binding(&binding, now).unwrap();
+        let mut token = |name: &str, audiences: Value| {
+            let body = json!({"spec": {"audiences": audiences, "expirationSeconds": 7200}});
+            let (response, _) = cluster.token_request("default", name, &body, now).unwrap();
+            response["status"]["token"].as_str().unwrap().to_owned()
+        };
+        let reviewer = token("reviewer", json!([]));
+        let tokens: Vec<String> = (0..256).map(|_| token("default", json!(["vault"]))).collect();
+        (reviewer, cluster.jwks(), tokens)
+    };
+    let review =
+        json!({"kubernetes_host": sim.url, "kubernetes_ca_cert": sim.ca.cert_pem(), "token_reviewer_jwt": reviewer});
+    let (mount_type, mut config, role) = match kind {
+        Kube::Method => (
+            "kubernetes",
+            review,
+            json!({"bound_service_account_names": "default", "bound_service_account_namespaces": "default",
+                   "audience": "vault", "token_policies": "default", "token_ttl": "1h"}),
+        ),
+        reviewed => (
+            "jwt",
+            review,
+            json!({"role_type": "jwt", "bound_audiences": "vault", "user_claim": "sub", "token_policies": "default",
+                   "token_ttl": "1h", "token_review": reviewed == Kube::TokenReview}),
+        ),
+    };
+    if mount_type == "jwt" {
+        config["jwt_validation_jwks"] = json!(jwks);
+    }
+    let (status, text) = admin.call("POST", "sys/auth/kube", Some(root), &json!({"type": mount_type}).to_string());
+    assert_eq!(status, 204, "{text}");
+    let (status, text) = admin.call("PUT", "auth/kube/config", Some(root), &config.to_string());
+    assert_eq!(status, 204, "{text}");
+    let (status, text) = admin.call("PUT", "auth/kube/role/bench", Some(root), &role.to_string());
+    assert_eq!(status, 204, "{text}");
+    ("kube".into(), tokens)
 }
 
 /// `utime + stime` of a process, in microseconds.
@@ -350,8 +428,9 @@ fn main() {
             let document = jwks(&[&keys.0]);
             TestServer::start(move |_| Reply::json(document.clone()))
         });
+        let sim = scenario.sim_tokens.then(|| Sim::start(SimConfig::default()).expect("kube-sim"));
         let mut server = start_server(&binary, scenario.durable);
-        let (mount, tokens) = configure(&server, &scenario, &keys, &jwks_server);
+        let (mount, tokens) = configure(&server, &scenario, &keys, &jwks_server, sim.as_ref());
         if scenario.prefill > 0 {
             // Fill with real logins, then restart so the start time covers a full store.
             let filled = prefill(&server, &mount, &tokens, scenario.prefill);

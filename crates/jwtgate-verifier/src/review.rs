@@ -4,6 +4,7 @@
 
 use crate::fetch::{parse_ca_bundle, BoxFuture};
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// One review: where, as whom, of which token, for which audiences.
@@ -60,35 +61,38 @@ pub trait Review: Send + Sync + std::fmt::Debug {
     fn review<'a>(&'a self, request: ReviewRequest<'a>) -> BoxFuture<'a, Result<ReviewedUser, ReviewError>>;
 }
 
-/// TokenReview over HTTPS with openssl (through ureq's native-tls), JSON both ways.
+/// TokenReview over HTTPS with openssl (through ureq's native-tls), JSON both ways. One agent
+/// per CA bundle is kept, so TLS set-up (which loads the trust store) and connections are
+/// reused across logins.
 #[derive(Debug, Clone)]
 pub struct HttpsReviewer {
     /// Total time for connect, TLS, request and response (default 10 s).
     pub timeout: Duration,
+    agents: Arc<Mutex<Vec<AgentFor>>>,
 }
 
-impl Default for HttpsReviewer {
-    fn default() -> Self {
-        HttpsReviewer { timeout: Duration::from_secs(10) }
-    }
-}
+/// An agent and the CA bundle it trusts (`None`: the system roots).
+type AgentFor = (Option<String>, ureq::Agent);
 
-const MAX_RESPONSE: u64 = 1024 * 1024;
+/// Distinct CA bundles kept; more clusters than this rebuild agents as they alternate.
+const MAX_AGENTS: usize = 16;
 
 impl HttpsReviewer {
-    fn review_blocking(
-        &self,
-        host: &str,
-        ca_pem: Option<&str>,
-        bearer: &str,
-        body: &str,
-    ) -> Result<(u16, Vec<u8>), ReviewError> {
+    pub fn new(timeout: Duration) -> HttpsReviewer {
+        HttpsReviewer { timeout, agents: Arc::default() }
+    }
+
+    fn agent(&self, ca_pem: Option<&str>, host: &str) -> Result<ureq::Agent, ReviewError> {
         use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
-        let transport = |reason: String| ReviewError::Transport { host: host.to_owned(), reason };
+        let mut agents = self.agents.lock().map_err(|_| ReviewError::Response("agent cache poisoned".into()))?;
+        if let Some((_, agent)) = agents.iter().find(|(ca, _)| ca.as_deref() == ca_pem) {
+            return Ok(agent.clone());
+        }
         let roots = match ca_pem {
             None => RootCerts::PlatformVerifier,
             Some(pem) => {
-                let certs = parse_ca_bundle(pem).map_err(|e| transport(e.to_string()))?;
+                let certs = parse_ca_bundle(pem)
+                    .map_err(|e| ReviewError::Transport { host: host.to_owned(), reason: e.to_string() })?;
                 RootCerts::new_with_certs(
                     &certs.iter().map(|der| Certificate::from_der(der).to_owned()).collect::<Vec<_>>(),
                 )
@@ -103,7 +107,33 @@ impl HttpsReviewer {
             .http_status_as_error(false)
             .build()
             .into();
-        let mut response = agent
+        if agents.len() >= MAX_AGENTS {
+            agents.remove(0);
+        }
+        agents.push((ca_pem.map(str::to_owned), agent.clone()));
+        Ok(agent)
+    }
+}
+
+impl Default for HttpsReviewer {
+    fn default() -> Self {
+        HttpsReviewer::new(Duration::from_secs(10))
+    }
+}
+
+const MAX_RESPONSE: u64 = 1024 * 1024;
+
+impl HttpsReviewer {
+    fn review_blocking(
+        &self,
+        host: &str,
+        ca_pem: Option<&str>,
+        bearer: &str,
+        body: &str,
+    ) -> Result<(u16, Vec<u8>), ReviewError> {
+        let transport = |reason: String| ReviewError::Transport { host: host.to_owned(), reason };
+        let mut response = self
+            .agent(ca_pem, host)?
             .post(&format!("{host}/apis/authentication.k8s.io/v1/tokenreviews"))
             .header("Authorization", &format!("Bearer {}", bearer.trim()))
             .header("Content-Type", "application/json")

@@ -244,7 +244,7 @@ async fn reviewer_permissions_and_an_unreachable_apiserver() {
     let silent_port = silent.local_addr().unwrap().port();
     let server = Server::configured(|state| {
         state.reviewer =
-            std::sync::Arc::new(jwtgate_verifier::HttpsReviewer { timeout: std::time::Duration::from_millis(500) })
+            std::sync::Arc::new(jwtgate_verifier::HttpsReviewer::new(std::time::Duration::from_millis(500)))
     });
     server.now.store(wall_clock(), Ordering::SeqCst);
     assert_eq!(
