@@ -129,17 +129,7 @@ fn projected_audience_and_ttl(env: &mut Env) -> Result<(), String> {
         })?;
     }
     let server = Jwtgate::start(&mut env.runner, &env.work, "projected")?;
-    inline_jwks_mount(&mut env.runner, &env.work, &server, &env.clusters[0])?;
-    env.runner.ok(&server.cli(&[
-        "write",
-        "auth/jwt/role/my-role",
-        "role_type=jwt",
-        "bound_audiences=vault",
-        "user_claim=sub",
-        "bound_subject=system:serviceaccount:default:default",
-        "policies=default",
-        "ttl=10m",
-    ]))?;
+    projected_token_mount(&mut env.runner, &env.work, &server, &env.clusters[0])?;
     login_succeeds(&mut env.runner, &server, &token)?;
     let default_audience = env.runner.ok(&env.clusters[0].kubectl(&["create", "token", "default"]))?;
     login_fails(&mut env.runner, &server, &default_audience, AUDIENCE_REFUSED)?;
@@ -157,17 +147,7 @@ fn revocation_gap(env: &mut Env) -> Result<(), String> {
     a.create_pod(&mut env.runner, &manifest)?;
     let token = a.projected_token(&mut env.runner, "gap-pod")?;
     let server = Jwtgate::start(&mut env.runner, &env.work, "revocation-gap")?;
-    inline_jwks_mount(&mut env.runner, &env.work, &server, &env.clusters[0])?;
-    env.runner.ok(&server.cli(&[
-        "write",
-        "auth/jwt/role/my-role",
-        "role_type=jwt",
-        "bound_audiences=vault",
-        "user_claim=sub",
-        "bound_subject=system:serviceaccount:default:default",
-        "policies=default",
-        "ttl=10m",
-    ]))?;
+    projected_token_mount(&mut env.runner, &env.work, &server, &env.clusters[0])?;
     kubernetes_mount(&mut env.runner, &env.work, &server, &env.clusters[0])?;
     let a = &env.clusters[0];
     let reviewed = token_review(&mut env.runner, &env.work, a, &token)?;
@@ -265,13 +245,26 @@ fn seed_role(runner: &mut Runner, server: &Jwtgate, audience: &str) -> Result<()
         .map(drop)
 }
 
-/// `kubectl get --raw /openid/v1/jwks > jwks.json`, then `jwt_validation_jwks=@jwks.json`.
-fn inline_jwks_mount(runner: &mut Runner, work: &Path, server: &Jwtgate, cluster: &Cluster) -> Result<(), String> {
+/// `kubectl get --raw /openid/v1/jwks > jwks.json`, then `jwt_validation_jwks=@jwks.json`,
+/// and the role for the projected token (audience `vault`).
+fn projected_token_mount(runner: &mut Runner, work: &Path, server: &Jwtgate, cluster: &Cluster) -> Result<(), String> {
     let jwks = work.join(format!("{}-inline-jwks.json", cluster.name));
     let document = runner.ok(&cluster.kubectl(&["get", "--raw", "/openid/v1/jwks"]))?;
     runner.write(&jwks, &document)?;
     runner.ok(&server.cli(&["auth", "enable", "jwt"]))?;
-    runner.ok(&server.cli(&["write", "auth/jwt/config", &format!("jwt_validation_jwks=@{}", path(&jwks))])).map(drop)
+    runner.ok(&server.cli(&["write", "auth/jwt/config", &format!("jwt_validation_jwks=@{}", path(&jwks))]))?;
+    runner
+        .ok(&server.cli(&[
+            "write",
+            "auth/jwt/role/my-role",
+            "role_type=jwt",
+            "bound_audiences=vault",
+            "user_claim=sub",
+            "bound_subject=system:serviceaccount:default:default",
+            "policies=default",
+            "ttl=10m",
+        ]))
+        .map(drop)
 }
 
 /// The seed's CLI login from a token file; the table names the default policy.

@@ -608,7 +608,8 @@ async fn role_endpoint(
             } else {
                 (role::write(existing, body, mount_max)?, &role::KNOWN)
             };
-            warnings.extend(wire::unknown_fields_warning(body, known));
+            let known: Vec<&str> = known.iter().chain(&role::TOKEN_FIELDS).copied().collect();
+            warnings.extend(wire::unknown_fields_warning(body, &known));
             let value = Value::Object(stored);
             let (mount_path, role_name) = (mount.path.clone(), name.clone());
             blocking(move || Ok(store.put_role(&mount_path, &role_name, &value)?)).await?;

@@ -141,29 +141,15 @@ impl jwtgate_verifier::Fetch for NoFetch {
     }
 }
 
-pub const ROLE_KNOWN: [&str; 22] = [
+/// Fields a Kubernetes role accepts besides the token fields.
+pub const ROLE_KNOWN: [&str; 7] = [
     "name",
     "bound_service_account_names",
     "bound_service_account_namespaces",
+    "bound_service_account_namespace_selector",
     "audience",
     "alias_name_source",
-    "token_policies",
-    "token_ttl",
-    "token_max_ttl",
-    "token_explicit_max_ttl",
-    "token_period",
-    "token_num_uses",
-    "token_no_default_policy",
-    "token_bound_cidrs",
-    "token_type",
-    "policies",
-    "ttl",
-    "max_ttl",
-    "period",
-    "num_uses",
-    "bound_cidrs",
     "alias_metadata",
-    "bound_service_account_namespace_selector",
 ];
 
 fn role_defaults() -> Map<String, Value> {

@@ -17,8 +17,9 @@ const DEPRECATED: [(&str, &str); 6] = [
     ("bound_cidrs", "token_bound_cidrs"),
 ];
 
-/// Fields the role path accepts (OIDC-only ones are stored and ignored by JWT login).
-pub const KNOWN: [&str; 33] = [
+/// Fields a JWT role accepts besides the token fields (OIDC-only ones are stored and ignored
+/// by JWT login).
+pub const KNOWN: [&str; 18] = [
     "name",
     "token_review",
     "role_type",
@@ -37,6 +38,10 @@ pub const KNOWN: [&str; 33] = [
     "clock_skew_leeway",
     "expiration_leeway",
     "not_before_leeway",
+];
+
+/// Vault's token fields, shared by every auth method's roles, with their deprecated names.
+pub const TOKEN_FIELDS: [&str; 15] = [
     "token_policies",
     "token_ttl",
     "token_max_ttl",

@@ -40,30 +40,10 @@ impl Default for HttpsFetcher {
 
 impl HttpsFetcher {
     fn get_blocking(&self, url: &str, ca_pem: Option<&str>) -> Result<Vec<u8>, FetchError> {
-        use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
         if !url.starts_with("https://") {
             return Err(FetchError::NotHttps(url.to_owned()));
         }
-        let roots = match ca_pem {
-            None => RootCerts::PlatformVerifier,
-            Some(pem) => {
-                let certs = parse_ca_bundle(pem)?;
-                RootCerts::new_with_certs(
-                    &certs.iter().map(|der| Certificate::from_der(der).to_owned()).collect::<Vec<_>>(),
-                )
-            }
-        };
-        let tls = TlsConfig::builder().provider(TlsProvider::NativeTls).root_certs(roots).build();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .https_only(true)
-            // Redirects are not followed: an issuer that moves is a configuration change.
-            .max_redirects(0)
-            .timeout_global(Some(self.timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let mut response = agent
+        let mut response = https_agent(ca_pem, self.timeout)?
             .get(url)
             .header("Accept", "application/json")
             .call()
@@ -96,6 +76,31 @@ impl Fetch for HttpsFetcher {
                 .map_err(|e| FetchError::Transport(e.to_string()))?
         })
     }
+}
+
+/// An HTTPS-only client over openssl trusting `ca_pem` (else the system roots), with a total
+/// timeout. Redirects are not followed: an issuer or apiserver that moves is a configuration
+/// change. Building one loads the trust store, so callers on a hot path keep theirs.
+pub(crate) fn https_agent(ca_pem: Option<&str>, timeout: Duration) -> Result<ureq::Agent, FetchError> {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+    let roots = match ca_pem {
+        None => RootCerts::PlatformVerifier,
+        Some(pem) => {
+            let certs = parse_ca_bundle(pem)?;
+            RootCerts::new_with_certs(
+                &certs.iter().map(|der| Certificate::from_der(der).to_owned()).collect::<Vec<_>>(),
+            )
+        }
+    };
+    let tls = TlsConfig::builder().provider(TlsProvider::NativeTls).root_certs(roots).build();
+    Ok(ureq::Agent::config_builder()
+        .tls_config(tls)
+        .https_only(true)
+        .max_redirects(0)
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into())
 }
 
 /// Parses a PEM CA bundle into DER certificates; an empty or unparsable bundle is an error.

@@ -2,7 +2,7 @@
 //! (shared/spec/kubernetes-tokens.md §4.2). Offline validation cannot see a deleted pod or a
 //! recreated service account; the apiserver can.
 
-use crate::fetch::{parse_ca_bundle, BoxFuture};
+use crate::fetch::{https_agent, BoxFuture};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -83,30 +83,12 @@ impl HttpsReviewer {
     }
 
     fn agent(&self, ca_pem: Option<&str>, host: &str) -> Result<ureq::Agent, ReviewError> {
-        use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
         let mut agents = self.agents.lock().map_err(|_| ReviewError::Response("agent cache poisoned".into()))?;
         if let Some((_, agent)) = agents.iter().find(|(ca, _)| ca.as_deref() == ca_pem) {
             return Ok(agent.clone());
         }
-        let roots = match ca_pem {
-            None => RootCerts::PlatformVerifier,
-            Some(pem) => {
-                let certs = parse_ca_bundle(pem)
-                    .map_err(|e| ReviewError::Transport { host: host.to_owned(), reason: e.to_string() })?;
-                RootCerts::new_with_certs(
-                    &certs.iter().map(|der| Certificate::from_der(der).to_owned()).collect::<Vec<_>>(),
-                )
-            }
-        };
-        let tls = TlsConfig::builder().provider(TlsProvider::NativeTls).root_certs(roots).build();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .https_only(true)
-            .max_redirects(0)
-            .timeout_global(Some(self.timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = https_agent(ca_pem, self.timeout)
+            .map_err(|e| ReviewError::Transport { host: host.to_owned(), reason: e.to_string() })?;
         if agents.len() >= MAX_AGENTS {
             agents.remove(0);
         }
