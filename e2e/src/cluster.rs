@@ -207,6 +207,13 @@ impl Cluster {
         }
     }
 
+    /// Leaves a simulator running after this process exits (`--keep`).
+    pub fn detach(&mut self) {
+        if let Backend::Sim { child, .. } = &mut self.backend {
+            child.take();
+        }
+    }
+
     /// Stops a simulator or deletes a kind cluster.
     pub fn teardown(&mut self, runner: &mut Runner) {
         match &mut self.backend {

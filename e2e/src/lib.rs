@@ -9,7 +9,7 @@ pub mod run;
 pub mod scenarios;
 
 use cluster::{Cluster, CLUSTERS};
-use run::{Cmd, Runner};
+use run::Runner;
 use std::path::PathBuf;
 
 /// What the scenarios share: the command runner, the three clusters and the work directory.
@@ -105,18 +105,23 @@ pub fn run(options: &Options) -> Result<(usize, Vec<String>), String> {
         for cluster in &mut env.clusters {
             cluster.teardown(&mut env.runner);
         }
-    } else if options.kind {
-        eprintln!(
-            "e2e: --keep: clusters left running; delete them with `kind delete cluster --name jwtgate-e2e-<a|b|c>`"
-        );
+    } else {
+        for cluster in &mut env.clusters {
+            cluster.detach();
+            eprintln!(
+                "e2e: --keep: cluster {} left running: kubectl --kubeconfig {}",
+                cluster.name,
+                cluster.kubeconfig.display()
+            );
+        }
+        if options.kind {
+            eprintln!("e2e: delete them with `kind delete cluster --name jwtgate-e2e-<a|b|c>`");
+        } else {
+            eprintln!("e2e: stop them with `pkill -f 'kube-sim --name sim-'`");
+        }
     }
     if !failed.is_empty() {
         eprintln!("e2e: logs and transcripts are in {}", options.work.display());
     }
     Ok((passed, failed))
-}
-
-/// The command that checks a kind cluster exists (for `--keep` re-runs).
-pub fn kind_get_clusters() -> Cmd {
-    Cmd::new("kind", &["get", "clusters"])
 }
