@@ -180,6 +180,9 @@ pub fn write_role(
     if fields::string(body, "bound_service_account_namespace_selector")?.is_some_and(|s| !s.is_empty()) {
         return bad("bound_service_account_namespace_selector is not supported by jwtgate: list the namespaces".into());
     }
+    if let Some(metadata) = fields::object(body, "alias_metadata")? {
+        role.insert("alias_metadata".into(), Value::Object(metadata));
+    }
     if let Some(audience) = fields::string(body, "audience")? {
         role.insert("audience".into(), json!(audience.trim()));
     }

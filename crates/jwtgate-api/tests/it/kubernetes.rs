@@ -111,6 +111,9 @@ async fn a_valid_token_logs_in_with_service_account_metadata() {
     let lookup = server.call("GET", "auth/token/lookup-self", Some(client), None).await;
     assert_eq!(lookup.body["data"]["display_name"], "kubernetes-default-default");
     assert_eq!(lookup.body["data"]["path"], "auth/kubernetes/login");
+    let renewed = server.call("PUT", "auth/token/renew-self", Some(client), Some(json!({"increment": "30m"}))).await;
+    assert_eq!(renewed.status, 200, "{}", renewed.text);
+    assert_eq!(renewed.body["auth"]["lease_duration"], 1800);
     // The config read never shows the reviewer's JWT.
     let read = server.call("GET", "auth/kubernetes/config", Some(ROOT), None).await;
     assert_eq!(read.body["data"]["token_reviewer_jwt_set"], true);
