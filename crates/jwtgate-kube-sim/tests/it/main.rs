@@ -1,6 +1,7 @@
 //! kube-sim against Kubernetes' documented behaviour: the cluster's decisions with time as a
 //! parameter, the HTTPS front through a real TLS client, and real `kubectl`.
 
+mod binary;
 mod http;
 mod kubectl;
 mod review;
