@@ -23,7 +23,7 @@ pub use jose::{MAX_KID_BYTES, MAX_TOKEN_BYTES};
 pub use keys::{kubernetes_kid, parse_jwks, parse_pem_keys, to_pem_with_kids, Algorithm, KeyKind, PublicKey};
 pub use keyset::{DiscoveryKeySet, FetchCounts, KeySource, RefreshPolicy, RemoteKeySet, StaticKeys};
 pub use policy::{ClaimPolicy, Identity, Leeways};
-pub use review::{HttpsReviewer, Review, ReviewError, ReviewRequest, ReviewedUser};
+pub use review::{interpret_review, HttpsReviewer, Review, ReviewError, ReviewRequest, ReviewedUser};
 pub use validate::{unverified_claims, Validator};
 
 pub(crate) use error::truncate;

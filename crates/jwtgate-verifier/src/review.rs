@@ -149,13 +149,13 @@ impl Review for HttpsReviewer {
                 tokio::task::spawn_blocking(move || this.review_blocking(&host, ca.as_deref(), &bearer, &body))
                     .await
                     .map_err(|e| ReviewError::Response(e.to_string()))??;
-            interpret(status, &bytes, &audiences)
+            interpret_review(status, &bytes, &audiences)
         })
     }
 }
 
 /// Vault's reading of a TokenReview answer, plus the audience check the API asks clients to make.
-pub fn interpret(status: u16, body: &[u8], asked: &[String]) -> Result<ReviewedUser, ReviewError> {
+pub fn interpret_review(status: u16, body: &[u8], asked: &[String]) -> Result<ReviewedUser, ReviewError> {
     let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let message = || {
         parsed["message"].as_str().map(str::to_owned).unwrap_or_else(|| {

@@ -11,6 +11,7 @@ mod kubernetes;
 mod leeways;
 mod properties;
 mod remote;
+mod review;
 
 use jwtgate_verifier::testkit::TestKey;
 use jwtgate_verifier::{ClaimPolicy, Fetch, HttpsFetcher, Identity, KeyConfig, TokenError, Validator};
