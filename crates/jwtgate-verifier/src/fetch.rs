@@ -99,9 +99,16 @@ pub(crate) fn https_agent(ca_pem: Option<&str>, timeout: Duration) -> Result<ure
         .max_redirects(0)
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
+        // A kept agent serves concurrent logins: keep a connection for each of them.
+        .max_idle_connections(MAX_IDLE_CONNECTIONS)
+        .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
         .build()
         .into())
 }
+
+/// Idle connections an agent keeps (ureq's default of 3 per host made concurrent TokenReviews
+/// open new TLS connections).
+const MAX_IDLE_CONNECTIONS: usize = 64;
 
 /// Parses a PEM CA bundle into DER certificates; an empty or unparsable bundle is an error.
 pub fn parse_ca_bundle(pem: &str) -> Result<Vec<Vec<u8>>, FetchError> {
