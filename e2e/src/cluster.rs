@@ -124,12 +124,7 @@ impl Cluster {
     }
 
     pub fn delete_pod(&self, runner: &mut Runner, pod: &str) -> Result<(), String> {
-        let cmd = if self.is_kind() {
-            self.kubectl(&["delete", "pod", pod, "--wait=true", "--timeout=180s"])
-        } else {
-            self.kubectl(&["delete", "--raw", &format!("/api/v1/namespaces/default/pods/{pod}")])
-        };
-        runner.ok(&cmd).map(drop)
+        runner.ok(&self.kubectl(&["delete", "pod", pod, "--wait=true", "--timeout=180s"])).map(drop)
     }
 
     /// The token kubelet projects into `pod` from `e2e/manifests/pod.json`'s volume

@@ -367,6 +367,17 @@ impl Cluster {
             "status": {"phase": "Running"}}))
     }
 
+    /// The pods of a namespace, or the one named.
+    pub fn list_pods(&self, namespace: &str, name: &Option<String>, now: i64) -> Result<Value, ApiError> {
+        let items: Vec<Value> = self
+            .pods
+            .keys()
+            .filter(|(ns, pod)| ns == namespace && name.as_ref().is_none_or(|n| n == pod))
+            .filter_map(|(_, pod)| self.pod(namespace, pod, now).ok())
+            .collect();
+        Ok(json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}))
+    }
+
     /// Deletes at once, as `--grace-period=0 --force` would: no kubelet runs here.
     pub fn delete_pod(&mut self, namespace: &str, name: &str, now: i64) -> Result<Value, ApiError> {
         let object = self.pod(namespace, name, now)?;

@@ -200,6 +200,22 @@ fn respond(request: &HttpRequest, body: &[u8], shared: &Shared) -> Result<HttpRe
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let resource = |group, resource, namespace| Target::Resource { group, resource, namespace };
     match (verb, segments.as_slice()) {
+        // Legacy discovery (system:discovery: any authenticated user), for kubectl commands
+        // that map kinds to resources (`delete pod`).
+        ("get", ["api" | "apis", ..]) if user == User::Anonymous && segments.len() <= 3 => {
+            Err(ApiError::new(403, "Forbidden", format!("forbidden: User \"system:anonymous\" cannot get path \"{path}\"")))
+        }
+        ("get", ["api"]) => Ok(HttpResponse::Ok().json(json!({"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": request.connection_info().host()}]}))),
+        ("get", ["apis"]) => Ok(HttpResponse::Ok().json(json!({"kind": "APIGroupList", "apiVersion": "v1",
+            "groups": GROUPS.iter().map(|(group, _)| json!({"name": group,
+                "versions": [{"groupVersion": format!("{group}/v1"), "version": "v1"}],
+                "preferredVersion": {"groupVersion": format!("{group}/v1"), "version": "v1"}})).collect::<Vec<_>>()}))),
+        ("get", ["api", "v1"]) => Ok(HttpResponse::Ok().json(resource_list("v1", CORE_RESOURCES))),
+        ("get", ["apis", group, "v1"]) => {
+            let (_, resources) = GROUPS.iter().find(|(g, _)| g == group).ok_or_else(not_found)?;
+            Ok(HttpResponse::Ok().json(resource_list(&format!("{group}/v1"), resources)))
+        }
         ("get", ["version"]) => {
             cluster.authorize(&user, verb, &Target::Path("/version"))?;
             let minor = cluster.spec().minor;
@@ -237,6 +253,7 @@ fn respond(request: &HttpRequest, body: &[u8], shared: &Shared) -> Result<HttpRe
                 ("create", "pods", []) => created(cluster.create_pod(ns, &decode(request, body)?, now)),
                 ("get", "pods", [name]) => ok(cluster.pod(ns, name, now)),
                 ("delete", "pods", [name]) => ok(cluster.delete_pod(ns, name, now)),
+                ("get", "pods", []) => ok(cluster.list_pods(ns, &field_selector_name(request), now)),
                 ("create", "secrets", []) => created(cluster.create_secret(ns, &decode(request, body)?, now)),
                 ("get", "secrets", [name]) => ok(cluster.secret(ns, name, now)),
                 ("delete", "secrets", [name]) => ok(cluster.delete_secret(ns, name, now)),
@@ -281,6 +298,43 @@ fn respond(request: &HttpRequest, body: &[u8], shared: &Shared) -> Result<HttpRe
         }
         _ => Err(not_found()),
     }
+}
+
+/// `(name, singular, kind, verbs, short names)` of the resources served.
+type Resource = (&'static str, &'static str, &'static str, &'static [&'static str], &'static [&'static str]);
+
+const CORE_RESOURCES: &[Resource] = &[
+    ("pods", "pod", "Pod", &["create", "delete", "get", "list"], &["po"]),
+    ("secrets", "secret", "Secret", &["create", "delete", "get"], &[]),
+    ("serviceaccounts", "serviceaccount", "ServiceAccount", &["create", "delete", "get"], &["sa"]),
+    ("serviceaccounts/token", "", "TokenRequest", &["create"], &[]),
+];
+
+const GROUPS: &[(&str, &[Resource])] = &[
+    ("authentication.k8s.io", &[("tokenreviews", "tokenreview", "TokenReview", &["create"], &[])]),
+    (
+        "rbac.authorization.k8s.io",
+        &[("clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", &["create"], &[])],
+    ),
+];
+
+fn resource_list(group_version: &str, resources: &[Resource]) -> Value {
+    let resources: Vec<Value> = resources
+        .iter()
+        .map(|(name, singular, kind, verbs, short)| {
+            let namespaced = !group_version.contains('.');
+            json!({"name": name, "singularName": singular, "namespaced": namespaced, "kind": kind, "verbs": verbs, "shortNames": short})
+        })
+        .collect();
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
+}
+
+/// The name in `?fieldSelector=metadata.name=NAME` (what `kubectl delete --wait` lists by).
+fn field_selector_name(request: &HttpRequest) -> Option<String> {
+    request.query_string().split('&').find_map(|pair| {
+        let value = pair.strip_prefix("fieldSelector=")?.replace("%3D", "=").replace("%3d", "=");
+        value.strip_prefix("metadata.name=").map(str::to_owned)
+    })
 }
 
 fn not_found() -> ApiError {

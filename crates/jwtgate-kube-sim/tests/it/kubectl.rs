@@ -81,8 +81,16 @@ fn the_seeds_kubectl_commands() {
     );
     assert!(ok, "{err}");
     assert_eq!(parts(&token).1["kubernetes.io"]["pod"]["name"], "test-pod");
-    let (ok, _, err) = kubectl(&kubeconfig, &["delete", "--raw", "/api/v1/namespaces/default/pods/test-pod"]);
+    let (ok, out, err) = kubectl(&kubeconfig, &["get", "pods", "-o", "name"]);
+    assert!(ok && out.trim() == "pod/test-pod", "{out}{err}");
+    let (ok, out, err) = kubectl(&kubeconfig, &["get", "serviceaccount", "demo", "-o", "jsonpath={.metadata.name}"]);
+    assert!(ok && out == "demo", "{out}{err}");
+    // Through discovery, and waiting until the pod is gone.
+    let (ok, out, err) = kubectl(&kubeconfig, &["delete", "pod", "test-pod", "--wait=true"]);
     assert!(ok, "{err}");
+    assert_eq!(out.trim(), "pod \"test-pod\" deleted");
+    let (ok, _, err) = kubectl(&kubeconfig, &["delete", "--raw", "/api/v1/namespaces/default/pods/test-pod"]);
+    assert!(!ok && err.contains("pods \"test-pod\" not found"), "{err}");
 
     let (ok, out, err) = kubectl(&kubeconfig, &["version", "-o", "json"]);
     assert!(ok, "{err}");
