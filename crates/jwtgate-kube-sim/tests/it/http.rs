@@ -97,6 +97,13 @@ fn discovery_documents_and_who_may_read_them() {
     let token = sa_token(&client, admin, "default", "default");
     assert_eq!(client.call("GET", "/openid/v1/jwks", Some(&token), None).0, 200);
     assert_eq!(client.call("GET", "/version", None, None).0, 200);
+    // API discovery is for authenticated users.
+    for path in ["/api", "/apis", "/api/v1", "/apis/authentication.k8s.io/v1"] {
+        assert_eq!(client.call("GET", path, None, None).0, 403, "{path}");
+        let (status, _, body) = client.call("GET", path, Some(&token), None);
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    assert_eq!(client.call("GET", "/apis/apps/v1", admin, None).0, 404);
     let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "oidc-reviewer"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:service-account-issuer-discovery"},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:unauthenticated"}]});
