@@ -165,8 +165,25 @@ impl Runner {
     }
 }
 
-/// Replaces every JWT-shaped word (`eyJ` + two dots) with `<jwt>` so transcripts can be kept.
+/// Replaces every JWT-shaped word (`eyJ` + two dots) with `<jwt>`, and jwtgate client tokens
+/// (`jgs.`, `jgb.`) with `<token>`, so transcripts can be kept.
 pub fn redact(text: &str) -> String {
+    let text = redact_jwts(text);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("jgs.").into_iter().chain(rest.find("jgb.")).min() {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start + 4..];
+        let end =
+            tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).unwrap_or(tail.len());
+        out.push_str("<token>");
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn redact_jwts(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("eyJ") {
@@ -179,4 +196,20 @@ pub fn redact(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_jwts_and_client_tokens() {
+        let cases = [
+            ("token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln done", "token <jwt> done"),
+            ("{\"client_token\": \"jgs.abcDEF123\", \"x\": 1}", "{\"client_token\": \"<token>\", \"x\": 1}"),
+            ("batch jgb.a.b-c_d and eyJonly.one", "batch <token> and eyJonly.one"),
+            ("nothing here", "nothing here"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(super::redact(input), want);
+        }
+    }
 }

@@ -213,10 +213,11 @@ fn kubernetes_mount(runner: &mut Runner, work: &Path, server: &Jwtgate, cluster:
         .map(drop)
 }
 
-/// A login through the Kubernetes method: it succeeds, or is refused (403) with `refusal`.
+/// A login through the Kubernetes method (`jwtgate login -method=kubernetes`): it succeeds,
+/// or is refused (403) with `refusal`.
 fn kubernetes_login(runner: &mut Runner, server: &Jwtgate, token: &str, refusal: Option<&str>) -> Result<(), String> {
     let cmd = server
-        .cli(&["write", "-format=json", "auth/kubernetes/login", "role=my-role", "jwt=-"])
+        .cli(&["login", "-method=kubernetes", "-no-store", "-format=json", "role=my-role", "jwt=-"])
         .stdin(token.to_owned());
     match refusal {
         Some(want) => runner.fails(&cmd, want).map(drop),

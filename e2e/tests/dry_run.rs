@@ -49,7 +49,7 @@ fn the_kind_path_prints_its_commands() {
         format!("VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root HOME={w} jwtgate write auth/kubernetes/config 'kubernetes_host=$KUBERNETES_HOST' kubernetes_ca_cert=@{w}/a-api-ca.crt token_reviewer_jwt=@{w}/a-reviewer.token"),
         format!("{ka} create --raw /apis/authentication.k8s.io/v1/tokenreviews -f {w}/a-review.json"),
         format!("{ka} delete pod gap-pod --wait=true --timeout=180s"),
-        format!("VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root HOME={w} jwtgate write -format=json auth/kubernetes/login role=my-role jwt=-"),
+        format!("VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=root HOME={w} jwtgate login -method=kubernetes -no-store -format=json role=my-role jwt=-"),
         "kind delete cluster --name jwtgate-e2e-a".to_string(),
         "kind delete cluster --name jwtgate-e2e-b".to_string(),
         "kind delete cluster --name jwtgate-e2e-c".to_string(),

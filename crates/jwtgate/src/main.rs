@@ -25,7 +25,7 @@ Server:
       no flags        127.0.0.1:8200 over plain HTTP, state in ./jwtgate-data, waits for init
 
 Client (the vault CLI's syntax; VAULT_ADDR/VAULT_TOKEN/VAULT_CACERT, JWTGATE_* first):
-  auth enable|disable|list|tune   write  read  list  delete  login -method=jwt
+  auth enable|disable|list|tune   write  read  list  delete  login -method=jwt|kubernetes
   token lookup|renew|revoke       policy write|read|list|delete
   operator init                   status
   jwks to-pem [FILE|-]            a cluster's JWKS as PEM public keys, with their kids

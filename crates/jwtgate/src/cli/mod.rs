@@ -148,10 +148,13 @@ fn list(parsed: &Parsed) -> Outcome {
 
 fn login(parsed: &Parsed) -> Outcome {
     let method = parsed.flag("method").unwrap_or("token");
-    if method != "jwt" {
-        return Err(Failure::Usage(format!("unsupported login method {method:?}: use -method=jwt")));
+    if method != "jwt" && method != "kubernetes" {
+        return Err(Failure::Usage(format!(
+            "unsupported login method {method:?}: use -method=jwt or -method=kubernetes"
+        )));
     }
-    let mount = parsed.flag("path").unwrap_or("jwt").trim_matches('/').to_owned();
+    // Each method's default mount is its own name, as in Vault.
+    let mount = parsed.flag("path").unwrap_or(method).trim_matches('/').to_owned();
     let body = args::data(&parsed.positional, &RealInputs).map_err(Failure::Usage)?;
     let answer = request(parsed, "PUT", &format!("auth/{mount}/login"), Some(&Value::Object(body)))?;
     let token = answer.body["auth"]["client_token"].as_str().unwrap_or_default().to_owned();
