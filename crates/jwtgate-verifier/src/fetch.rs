@@ -4,6 +4,7 @@
 use crate::error::FetchError;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A boxed future, so that `Fetch` can be a trait object.
@@ -30,11 +31,44 @@ pub struct HttpsFetcher {
     pub timeout: Duration,
     /// Largest body accepted (default 1 MiB).
     pub max_body: usize,
+    agents: AgentCache,
+}
+
+impl HttpsFetcher {
+    pub fn new(timeout: Duration, max_body: usize) -> HttpsFetcher {
+        HttpsFetcher { timeout, max_body, agents: AgentCache::default() }
+    }
 }
 
 impl Default for HttpsFetcher {
     fn default() -> Self {
-        HttpsFetcher { timeout: Duration::from_secs(10), max_body: 1024 * 1024 }
+        HttpsFetcher::new(Duration::from_secs(10), 1024 * 1024)
+    }
+}
+
+/// HTTPS agents kept per CA bundle (`None`: the system roots). Building one loads the trust
+/// store (tens of milliseconds of CPU), and a kept one also keeps its connections.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AgentCache(Arc<Mutex<Vec<TrustedAgent>>>);
+
+/// An agent and the CA bundle it trusts.
+type TrustedAgent = (Option<String>, ureq::Agent);
+
+/// Distinct CA bundles kept; more than this many alternating rebuild agents.
+const MAX_AGENTS: usize = 16;
+
+impl AgentCache {
+    pub(crate) fn get(&self, ca_pem: Option<&str>, timeout: Duration) -> Result<ureq::Agent, FetchError> {
+        let mut agents = self.0.lock().map_err(|_| FetchError::Transport("agent cache poisoned".into()))?;
+        if let Some((_, agent)) = agents.iter().find(|(ca, _)| ca.as_deref() == ca_pem) {
+            return Ok(agent.clone());
+        }
+        let agent = https_agent(ca_pem, timeout)?;
+        if agents.len() >= MAX_AGENTS {
+            agents.remove(0);
+        }
+        agents.push((ca_pem.map(str::to_owned), agent.clone()));
+        Ok(agent)
     }
 }
 
@@ -43,7 +77,9 @@ impl HttpsFetcher {
         if !url.starts_with("https://") {
             return Err(FetchError::NotHttps(url.to_owned()));
         }
-        let mut response = https_agent(ca_pem, self.timeout)?
+        let mut response = self
+            .agents
+            .get(ca_pem, self.timeout)?
             .get(url)
             .header("Accept", "application/json")
             .call()
@@ -80,8 +116,8 @@ impl Fetch for HttpsFetcher {
 
 /// An HTTPS-only client over openssl trusting `ca_pem` (else the system roots), with a total
 /// timeout. Redirects are not followed: an issuer or apiserver that moves is a configuration
-/// change. Building one loads the trust store, so callers on a hot path keep theirs.
-pub(crate) fn https_agent(ca_pem: Option<&str>, timeout: Duration) -> Result<ureq::Agent, FetchError> {
+/// change. Building one loads the trust store: go through [`AgentCache`].
+fn https_agent(ca_pem: Option<&str>, timeout: Duration) -> Result<ureq::Agent, FetchError> {
     use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
     let roots = match ca_pem {
         None => RootCerts::PlatformVerifier,

@@ -2,9 +2,8 @@
 //! (shared/spec/kubernetes-tokens.md §4.2). Offline validation cannot see a deleted pod or a
 //! recreated service account; the apiserver can.
 
-use crate::fetch::{https_agent, BoxFuture};
+use crate::fetch::{AgentCache, BoxFuture};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// One review: where, as whom, of which token, for which audiences.
@@ -61,39 +60,18 @@ pub trait Review: Send + Sync + std::fmt::Debug {
     fn review<'a>(&'a self, request: ReviewRequest<'a>) -> BoxFuture<'a, Result<ReviewedUser, ReviewError>>;
 }
 
-/// TokenReview over HTTPS with openssl (through ureq's native-tls), JSON both ways. One agent
-/// per CA bundle is kept, so TLS set-up (which loads the trust store) and connections are
-/// reused across logins.
+/// TokenReview over HTTPS with openssl (through ureq's native-tls), JSON both ways. Agents
+/// are kept per CA bundle, so TLS set-up and connections are reused across logins.
 #[derive(Debug, Clone)]
 pub struct HttpsReviewer {
     /// Total time for connect, TLS, request and response (default 10 s).
     pub timeout: Duration,
-    agents: Arc<Mutex<Vec<AgentFor>>>,
+    agents: AgentCache,
 }
-
-/// An agent and the CA bundle it trusts (`None`: the system roots).
-type AgentFor = (Option<String>, ureq::Agent);
-
-/// Distinct CA bundles kept; more clusters than this rebuild agents as they alternate.
-const MAX_AGENTS: usize = 16;
 
 impl HttpsReviewer {
     pub fn new(timeout: Duration) -> HttpsReviewer {
-        HttpsReviewer { timeout, agents: Arc::default() }
-    }
-
-    fn agent(&self, ca_pem: Option<&str>, host: &str) -> Result<ureq::Agent, ReviewError> {
-        let mut agents = self.agents.lock().map_err(|_| ReviewError::Response("agent cache poisoned".into()))?;
-        if let Some((_, agent)) = agents.iter().find(|(ca, _)| ca.as_deref() == ca_pem) {
-            return Ok(agent.clone());
-        }
-        let agent = https_agent(ca_pem, self.timeout)
-            .map_err(|e| ReviewError::Transport { host: host.to_owned(), reason: e.to_string() })?;
-        if agents.len() >= MAX_AGENTS {
-            agents.remove(0);
-        }
-        agents.push((ca_pem.map(str::to_owned), agent.clone()));
-        Ok(agent)
+        HttpsReviewer { timeout, agents: AgentCache::default() }
     }
 }
 
@@ -115,7 +93,9 @@ impl HttpsReviewer {
     ) -> Result<(u16, Vec<u8>), ReviewError> {
         let transport = |reason: String| ReviewError::Transport { host: host.to_owned(), reason };
         let mut response = self
-            .agent(ca_pem, host)?
+            .agents
+            .get(ca_pem, self.timeout)
+            .map_err(|e| transport(e.to_string()))?
             .post(&format!("{host}/apis/authentication.k8s.io/v1/tokenreviews"))
             .header("Authorization", &format!("Bearer {}", bearer.trim()))
             .header("Content-Type", "application/json")

@@ -49,7 +49,7 @@ pub fn p256() -> &'static TestKey {
 }
 
 pub fn fetcher() -> Arc<dyn Fetch> {
-    Arc::new(HttpsFetcher { timeout: Duration::from_secs(2), ..HttpsFetcher::default() })
+    Arc::new(HttpsFetcher::new(Duration::from_secs(2), 1024 * 1024))
 }
 
 /// A validator trusting `keys` as `jwt_validation_pubkeys`.
