@@ -58,7 +58,7 @@ fn issuer_discovery(env: &mut Env) -> Result<(), String> {
         &format!("oidc_discovery_url={issuer}"),
         &format!("oidc_discovery_ca_pem=@{}", path(&ca)),
     ]))?;
-    seed_role(&mut env.runner, &server, &issuer)?;
+    seed_role(&mut env.runner, &server, &issuer, "1h")?;
     let token = env.runner.ok(&a.kubectl(&["create", "token", "default"]))?;
     let token_file = env.work.join("a-default.token");
     env.runner.write(&token_file, &token)?;
@@ -86,16 +86,7 @@ fn pubkey_chaining(env: &mut Env) -> Result<(), String> {
         env.runner.ok(&write).map(drop)
     };
     configure(env)?;
-    env.runner.ok(&server.cli(&[
-        "write",
-        "auth/jwt/role/my-role",
-        "role_type=jwt",
-        "bound_audiences=vault",
-        "user_claim=sub",
-        "bound_subject=system:serviceaccount:default:default",
-        "policies=default",
-        "ttl=1h",
-    ]))?;
+    seed_role(&mut env.runner, &server, "vault", "1h")?;
     for cluster in &env.clusters[1..] {
         let token = env.runner.ok(&cluster.kubectl(&["create", "token", "default", "--audience", "vault"]))?;
         login_succeeds(&mut env.runner, &server, &token)?;
@@ -231,7 +222,8 @@ fn kubernetes_login(runner: &mut Runner, server: &Jwtgate, token: &str, refusal:
     }
 }
 
-fn seed_role(runner: &mut Runner, server: &Jwtgate, audience: &str) -> Result<(), String> {
+/// The seed's role (`my-role`, subject `default/default`, policy `default`) for `audience`.
+fn seed_role(runner: &mut Runner, server: &Jwtgate, audience: &str, ttl: &str) -> Result<(), String> {
     runner
         .ok(&server.cli(&[
             "write",
@@ -241,7 +233,7 @@ fn seed_role(runner: &mut Runner, server: &Jwtgate, audience: &str) -> Result<()
             "user_claim=sub",
             "bound_subject=system:serviceaccount:default:default",
             "policies=default",
-            "ttl=1h",
+            &format!("ttl={ttl}"),
         ]))
         .map(drop)
 }
@@ -254,18 +246,7 @@ fn projected_token_mount(runner: &mut Runner, work: &Path, server: &Jwtgate, clu
     runner.write(&jwks, &document)?;
     runner.ok(&server.cli(&["auth", "enable", "jwt"]))?;
     runner.ok(&server.cli(&["write", "auth/jwt/config", &format!("jwt_validation_jwks=@{}", path(&jwks))]))?;
-    runner
-        .ok(&server.cli(&[
-            "write",
-            "auth/jwt/role/my-role",
-            "role_type=jwt",
-            "bound_audiences=vault",
-            "user_claim=sub",
-            "bound_subject=system:serviceaccount:default:default",
-            "policies=default",
-            "ttl=10m",
-        ]))
-        .map(drop)
+    seed_role(runner, server, "vault", "10m")
 }
 
 /// The seed's CLI login from a token file; the table names the default policy.

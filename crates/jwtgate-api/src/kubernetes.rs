@@ -67,11 +67,8 @@ pub fn write_config(body: &Body) -> Result<Map<String, Value>, ApiError> {
     let kubernetes_host = host(&text("kubernetes_host")?)?;
     let ca = text("kubernetes_ca_cert")?;
     check_ca(&ca)?;
+    // `pem_keys` are parsed by `pem_validator` before the config is stored.
     let pem_keys = fields::strings(body, "pem_keys")?.unwrap_or_default();
-    if !pem_keys.is_empty() {
-        Validator::new(&pem_key_config(&pem_keys), Arc::new(NoFetch))
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    }
     if fields::boolean(body, "use_annotations_as_alias_metadata")? == Some(true) {
         return Err(ApiError::BadRequest("use_annotations_as_alias_metadata is not supported by jwtgate".into()));
     }
@@ -113,32 +110,17 @@ pub fn hide_reviewer_jwt(config: &mut Map<String, Value>) {
     }
 }
 
-fn pem_key_config(pem_keys: &[String]) -> KeyConfig {
-    KeyConfig { jwt_validation_pubkeys: pem_keys.to_vec(), ..KeyConfig::default() }
-}
-
-/// The validator for `pem_keys` (local signature checks); `None` when there are none.
+/// The validator for `pem_keys` (local signature checks); `None` when there are none. A key
+/// that does not parse is a 400.
 pub fn pem_validator(config: &Map<String, Value>, state: &AppState) -> Result<Option<Arc<Validator>>, ApiError> {
     let keys = login::strings(config, "pem_keys");
     if keys.is_empty() {
         return Ok(None);
     }
-    let validator = Validator::new(&pem_key_config(&keys), state.fetcher.clone())
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let key_config = KeyConfig { jwt_validation_pubkeys: keys, ..KeyConfig::default() };
+    let validator =
+        Validator::new(&key_config, state.fetcher.clone()).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok(Some(Arc::new(validator)))
-}
-
-/// Static keys never fetch.
-#[derive(Debug)]
-struct NoFetch;
-
-impl jwtgate_verifier::Fetch for NoFetch {
-    fn get<'a>(
-        &'a self,
-        _: jwtgate_verifier::FetchRequest<'a>,
-    ) -> jwtgate_verifier::BoxFuture<'a, Result<Vec<u8>, jwtgate_verifier::FetchError>> {
-        Box::pin(async { Err(jwtgate_verifier::FetchError::Transport("static keys do not fetch".into())) })
-    }
 }
 
 /// Fields a Kubernetes role accepts besides the token fields.

@@ -78,7 +78,7 @@ pub async fn login(
         )?;
     }
     let display = format!("{}-{}", mount.path.replace('/', "-"), identity.alias_name);
-    let issued = Issue { role_name, alias_name: &identity.alias_name, metadata: identity.metadata.clone(), display };
+    let issued = Issue { role_name, alias_name: &identity.alias_name, metadata: identity.metadata, display };
     issue(state, mount, stored_role, issued, body, &KNOWN).await
 }
 
@@ -139,7 +139,7 @@ pub async fn issue(
         num_uses: if batch { 0 } else { stored_role.get("token_num_uses").and_then(Value::as_i64).unwrap_or(0) },
         renewable: !batch,
         orphan: true,
-        bound_cidrs: cidrs.iter().map(|c| c.to_string()).collect(),
+        bound_cidrs: cidrs,
         last_renewal_time: None,
     };
     let token = if batch {

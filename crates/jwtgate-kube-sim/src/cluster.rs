@@ -16,7 +16,7 @@ const WARN_ONLY_EXPIRATION: i64 = 3607;
 const EXTENDED_EXPIRATION: i64 = 31_536_000;
 const MIN_EXPIRATION: i64 = 600;
 const MAX_EXPIRATION: i64 = 1 << 32;
-pub const LEGACY_ISSUER: &str = "kubernetes/serviceaccount";
+const LEGACY_ISSUER: &str = "kubernetes/serviceaccount";
 pub const DISCOVERY_ROLE: &str = "system:service-account-issuer-discovery";
 pub const REVIEWER_ROLE: &str = "system:auth-delegator";
 
@@ -197,10 +197,6 @@ impl Cluster {
 
     pub fn signing_key(&self) -> &SigningKey {
         &self.signing
-    }
-
-    pub fn published_keys(&self) -> &[VerificationKey] {
-        &self.published
     }
 
     /// Uses `key` for signing from now on; it is published, and the old keys stay published
@@ -774,7 +770,7 @@ fn split(token: &str) -> Option<(Value, Value, String, Vec<u8>)> {
 }
 
 /// Compact JSON with object keys sorted at every level, as the apiserver's tokens are.
-pub fn sorted_json(value: &Value) -> String {
+fn sorted_json(value: &Value) -> String {
     match value {
         Value::Object(map) => {
             let sorted: BTreeMap<_, _> = map.iter().collect();

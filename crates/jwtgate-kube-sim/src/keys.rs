@@ -83,10 +83,6 @@ impl SigningKey {
         SigningKey { public: VerificationKey { kid: kid(&der), alg, key: public }, key }
     }
 
-    pub fn private_pem(&self) -> String {
-        String::from_utf8(self.key.private_key_to_pem_pkcs8().expect("PEM of an own key")).expect("PEM is ASCII")
-    }
-
     /// A compact JWS with kube-apiserver's header `{"alg":..,"kid":..}` over `payload`.
     pub fn sign(&self, payload: &str) -> String {
         let header = format!(r#"{{"alg":"{}","kid":"{}"}}"#, self.public.alg, self.public.kid);

@@ -11,7 +11,7 @@ mod server;
 mod time;
 mod tls;
 
-pub use cluster::{sorted_json, uuid, ApiError, Cluster, ClusterSpec, Reviewed, Target, User, LEGACY_ISSUER};
+pub use cluster::{uuid, ApiError, Cluster, ClusterSpec, Reviewed, Target, User};
 pub use keys::{kid, Jwk, KeyType, SigningKey, VerificationKey};
 pub use server::{Sim, SimConfig};
 pub use time::rfc3339;

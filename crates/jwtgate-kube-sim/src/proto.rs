@@ -52,7 +52,7 @@ fn string(bytes: &[u8]) -> Result<String, String> {
 }
 
 /// Strips the envelope; returns `(apiVersion, kind, object bytes)`.
-pub fn unwrap_envelope(body: &[u8]) -> Result<(String, String, &[u8]), String> {
+fn unwrap_envelope(body: &[u8]) -> Result<(String, String, &[u8]), String> {
     let rest = body.strip_prefix(MAGIC).ok_or("missing the k8s protobuf envelope")?;
     let (mut api_version, mut kind, mut raw) = (String::new(), String::new(), &[][..]);
     for field in fields(rest)? {

@@ -69,12 +69,6 @@ pub struct HttpsReviewer {
     agents: AgentCache,
 }
 
-impl HttpsReviewer {
-    pub fn new(timeout: Duration) -> HttpsReviewer {
-        HttpsReviewer { timeout, agents: AgentCache::default() }
-    }
-}
-
 impl Default for HttpsReviewer {
     fn default() -> Self {
         HttpsReviewer::new(Duration::from_secs(10))
@@ -84,6 +78,10 @@ impl Default for HttpsReviewer {
 const MAX_RESPONSE: u64 = 1024 * 1024;
 
 impl HttpsReviewer {
+    pub fn new(timeout: Duration) -> HttpsReviewer {
+        HttpsReviewer { timeout, agents: AgentCache::default() }
+    }
+
     fn review_blocking(
         &self,
         host: &str,
@@ -103,12 +101,10 @@ impl HttpsReviewer {
             .send(body)
             .map_err(|e| transport(e.to_string()))?;
         let status = response.status().as_u16();
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_RESPONSE)
-            .read_to_vec()
-            .map_err(|e| transport(e.to_string()))?;
+        let bytes = response.body_mut().with_config().limit(MAX_RESPONSE).read_to_vec().map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => ReviewError::Response(format!("larger than {MAX_RESPONSE} bytes")),
+            other => transport(other.to_string()),
+        })?;
         Ok((status, bytes))
     }
 }
