@@ -38,6 +38,9 @@ pub struct Caller {
     pub record: TokenRecord,
     /// A self-contained batch token: nothing stored, so nothing to renew or revoke.
     pub batch: bool,
+    /// Root, or granted `sudo` on the request path (Vault's `SudoPrivilege`): may create
+    /// tokens outside its own policies, with chosen ids, and orphans.
+    pub sudo: bool,
 }
 
 /// Looks the presented token up and spends one use of it. `Ok(None)` when there is no live
@@ -70,7 +73,8 @@ async fn authenticate(state: &Arc<AppState>, request: &HttpRequest) -> Result<Op
             return Ok(None);
         }
     }
-    Ok(Some(Caller { token, record, batch }))
+    let sudo = is_root(&record);
+    Ok(Some(Caller { token, record, batch, sudo }))
 }
 
 /// `/v1/{path}`: every Vault path goes through here.
@@ -93,7 +97,7 @@ pub async fn dispatch(
     let public = |endpoint: &Endpoint| {
         endpoint.access() == Access::Public || (*endpoint == Endpoint::Metrics && state.unauthenticated_metrics)
     };
-    let caller = match &resolved {
+    let mut caller = match &resolved {
         Ok(endpoint) if public(endpoint) => None,
         _ => authenticate(&state, &request).await?,
     };
@@ -106,7 +110,7 @@ pub async fn dispatch(
     };
     let access = endpoint.access();
     if !public(&endpoint) {
-        let caller = match &caller {
+        let caller = match &mut caller {
             Some(caller) => caller,
             None if presented => return Err(ApiError::InvalidToken),
             None => return Err(ApiError::PermissionDenied),
@@ -129,6 +133,7 @@ pub async fn dispatch(
             if !allowed || (access == Access::Sudo && !granted.contains(&Capability::Sudo)) {
                 return Err(ApiError::PermissionDenied);
             }
+            caller.sudo = granted.contains(&Capability::Sudo);
         }
     }
     if !endpoint.operations().contains(&operation) {

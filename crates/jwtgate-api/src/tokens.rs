@@ -43,7 +43,7 @@ const NOT_RENEWABLE: &str = "batch tokens cannot be renewed";
 const NOT_REVOCABLE: &str = "batch tokens cannot be revoked";
 
 pub async fn renew_self(state: &Arc<AppState>, caller: Option<Caller>, body: &Body) -> Result<HttpResponse, ApiError> {
-    let Caller { token, record, batch } = caller.ok_or(ApiError::PermissionDenied)?;
+    let Caller { token, record, batch, .. } = caller.ok_or(ApiError::PermissionDenied)?;
     if batch {
         return Err(ApiError::BadRequest(NOT_RENEWABLE.into()));
     }
@@ -218,15 +218,39 @@ async fn create(state: &Arc<AppState>, caller: Caller, body: &Body) -> Result<Ht
     if fields::string(body, "type")?.is_some_and(|t| t == "batch") {
         return Err(ApiError::BadRequest("batch tokens are not supported yet".into()));
     }
-    let mut policies: Vec<String> = match fields::strings(body, "policies")? {
+    let parent = &caller.record.policies;
+    let requested = fields::strings(body, "policies")?;
+    // Vault: without root or sudo, a child's policies must be a subset of its parent's (as
+    // sent, before case folding), its id is generated, and it has a parent.
+    if !caller.sudo {
+        let outside = requested
+            .iter()
+            .flatten()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .any(|p| !parent.iter().any(|q| q == p));
+        if outside {
+            return Err(ApiError::BadRequest("child policies must be subset of parent".into()));
+        }
+        if fields::string(body, "id")?.is_some_and(|id| !id.is_empty()) {
+            return Err(ApiError::BadRequest("root or sudo privileges required to specify token id".into()));
+        }
+        if fields::boolean(body, "no_parent")? == Some(true) {
+            return Err(ApiError::BadRequest("root or sudo privileges required to create orphan token".into()));
+        }
+    }
+    let mut policies: Vec<String> = match requested {
         Some(list) => list.iter().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()).collect(),
-        None => caller.record.policies.clone(),
+        None => parent.clone(),
     };
     if !is_root(&caller.record) && policies.iter().any(|p| p == "root") {
         return Err(ApiError::BadRequest("root or sudo privileges required to create a root token".into()));
     }
     let is_root_token = policies.iter().any(|p| p == "root");
+    // A parent without `default` cannot hand it out unless it has sudo.
+    let may_add_default = caller.sudo || parent.iter().any(|p| p == "default");
     if !is_root_token
+        && may_add_default
         && fields::boolean(body, "no_default_policy")? != Some(true)
         && !policies.iter().any(|p| p == "default")
     {

@@ -179,3 +179,66 @@ async fn policy_endpoint_errors() {
     let default = server.call("GET", "sys/policies/acl/default", Some(ROOT), None).await;
     assert!(default.body["data"]["policy"].as_str().unwrap().contains("auth/token/lookup-self"));
 }
+
+/// Vault's token-creation rules for callers without root or sudo: a child's policies are a
+/// subset of the parent's, its id is generated, and it has a parent.
+#[actix_web::test]
+async fn non_root_token_creation_is_bounded_by_the_parent() {
+    let server = Server::new();
+    let creator = "path \"auth/token/create\" { capabilities = [\"update\"] }";
+    let sudo = "path \"auth/token/create\" { capabilities = [\"update\", \"sudo\"] }";
+    for (name, policy) in [("creator", creator), ("creator-sudo", sudo), ("other", creator)] {
+        let body = json!({ "policy": policy });
+        assert_eq!(server.call("PUT", &format!("sys/policies/acl/{name}"), Some(ROOT), Some(body)).await.status, 204);
+    }
+    let mut minted = Vec::new();
+    for (policy, no_default) in [("creator", false), ("creator", true), ("creator-sudo", false)] {
+        let body = json!({"policies": [policy], "no_default_policy": no_default});
+        let reply = server.call("POST", "auth/token/create", Some(ROOT), Some(body)).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        minted.push(reply.body["auth"]["client_token"].as_str().unwrap().to_owned());
+    }
+    let [parent, without_default, with_sudo] = <[String; 3]>::try_from(minted).unwrap();
+
+    let subset = "child policies must be subset of parent";
+    // (caller, body, status, first error, the child's policies)
+    type Case<'a> = (&'a str, Value, u16, Option<&'a str>, Option<Value>);
+    let cases: Vec<Case> = vec![
+        (&parent, json!({"policies": ["other"]}), 400, Some(subset), None),
+        (&parent, json!({"policies": ["creator", "other"]}), 400, Some(subset), None),
+        (&parent, json!({"policies": ["root"]}), 400, Some(subset), None),
+        (&parent, json!({"policies": "Creator"}), 400, Some(subset), None),
+        (&parent, json!({"id": "chosen-id"}), 400, Some("root or sudo privileges required to specify token id"), None),
+        (
+            &parent,
+            json!({"no_parent": true}),
+            400,
+            Some("root or sudo privileges required to create orphan token"),
+            None,
+        ),
+        (&parent, json!({"policies": ["creator"]}), 200, None, Some(json!(["creator", "default"]))),
+        (&parent, json!({"policies": ["default"]}), 200, None, Some(json!(["default"]))),
+        (&parent, json!({}), 200, None, Some(json!(["creator", "default"]))),
+        // A parent without `default` cannot hand it out.
+        (&without_default, json!({"policies": ["default"]}), 400, Some(subset), None),
+        (&without_default, json!({}), 200, None, Some(json!(["creator"]))),
+        // Sudo on the path lifts the rules, as root does.
+        (&with_sudo, json!({"policies": ["other"]}), 200, None, Some(json!(["default", "other"]))),
+        (&with_sudo, json!({"id": "sudo-chosen-id"}), 200, None, Some(json!(["creator-sudo", "default"]))),
+    ];
+    for (caller, body, status, message, policies) in cases {
+        let reply = server.call("POST", "auth/token/create", Some(caller), Some(body.clone())).await;
+        match message {
+            Some(message) => assert_error(&reply, status, Some(message)),
+            None => {
+                assert_eq!(reply.status.as_u16(), status, "{body}: {}", reply.text);
+                assert_eq!(reply.body["auth"]["policies"], policies.unwrap(), "{body}");
+            }
+        }
+    }
+    // Nothing was minted by the refused requests: the chosen id does not exist.
+    let lookup = server.call("POST", "auth/token/lookup", Some(ROOT), Some(json!({"token": "chosen-id"}))).await;
+    assert_error(&lookup, 403, Some("bad token"));
+    let chosen = server.call("POST", "auth/token/lookup", Some(ROOT), Some(json!({"token": "sudo-chosen-id"}))).await;
+    assert_eq!(chosen.status, 200, "{}", chosen.text);
+}
