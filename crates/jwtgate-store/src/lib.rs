@@ -25,7 +25,7 @@ use engine::SledEngine;
 use serde_json::Value;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The on-disk layout version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -57,7 +57,6 @@ pub struct Store {
     hasher: hmac::Key,
     path: PathBuf,
     /// Serialises read-modify-write of one token (renew, revoke) inside this process.
-    stripes: Vec<Mutex<()>>,
     /// Stored token records: counted once at open, then kept up to date by every write.
     token_records: std::sync::atomic::AtomicI64,
 }
@@ -101,9 +100,8 @@ impl Store {
             std::fs::remove_file(&marker).map_err(|source| StoreError::Io { path: marker.clone(), source })?;
         }
         let hasher = hmac::Key::new(hmac::HMAC_SHA256, &salt);
-        let stripes = (0..64).map(|_| Mutex::new(())).collect();
         let token_records = std::sync::atomic::AtomicI64::new(count_tokens(engine.as_ref(), &commit)?);
-        Ok(Store { engine, commit, hasher, path, stripes, token_records })
+        Ok(Store { engine, commit, hasher, path, token_records })
     }
 
     /// The database directory.
@@ -173,12 +171,19 @@ impl Store {
         }
     }
 
-    /// The batch-token key ring, created with one key on first use.
+    /// The batch-token key ring, created with one key on first use. Creation is idempotent:
+    /// of processes or threads racing to create it, one ring wins and all of them use it.
     pub fn key_ring(&self, now: i64) -> Result<KeyRing, StoreError> {
         if let Some(ring) = self.get_record::<KeyRing>("meta/keyring")? {
             return Ok(ring);
         }
-        self.rotate_key_ring(now)
+        let ring = KeyRing { keys: vec![new_ring_key(1, now)?] };
+        match self.engine.compare_and_swap(b"meta/keyring", None, Some(&records::encode(&ring)))? {
+            Ok(()) => self.commit.commit().map(|()| ring),
+            Err(Conflict) => self
+                .get_record::<KeyRing>("meta/keyring")?
+                .ok_or_else(|| StoreError::Engine("the key ring vanished while it was created".into())),
+        }
     }
 
     /// Adds a new newest key to the ring (old keys keep opening existing batch tokens).
@@ -190,8 +195,7 @@ impl Store {
                 None => KeyRing::default(),
             };
             let id = ring.keys.iter().map(|k| k.id).max().map_or(1, |id| id + 1);
-            let secret = base64::engine::general_purpose::STANDARD.encode(random_bytes::<32>()?);
-            ring.keys.push(RingKey { id, created: now, secret });
+            ring.keys.push(new_ring_key(id, now)?);
             let encoded = records::encode(&ring);
             if self.engine.compare_and_swap(b"meta/keyring", current.as_deref(), Some(&encoded))?.is_ok() {
                 self.commit.commit()?;
@@ -271,13 +275,6 @@ impl Store {
         Ok(self.list_records::<Policy>("policy/")?.into_iter().map(|(name, _)| name).collect())
     }
 
-    fn stripe(&self, token_key: &str) -> std::sync::MutexGuard<'_, ()> {
-        let index = token_key.bytes().next().map_or(0, |b| usize::from(b) % self.stripes.len());
-        // A poisoned stripe only means another writer panicked; the data is in the engine.
-        self.stripes[index].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Salted HMAC of a secret, hex: the only form in which tokens and accessors are stored.
     fn hash(&self, secret: &str) -> String {
         hex::encode(hmac::sign(&self.hasher, secret.as_bytes()).as_ref())
     }
@@ -365,6 +362,11 @@ fn prepare_meta(engine: &dyn Engine, commit: &GroupCommit, path: &Path, existed:
         detail: "meta/salt is missing: token records cannot be found without it".into(),
     })?;
     hex::decode(&salt).map_err(|_| StoreError::Corrupt { path: path.to_owned(), detail: "meta/salt is not hex".into() })
+}
+
+fn new_ring_key(id: u32, created: i64) -> Result<RingKey, StoreError> {
+    let secret = base64::engine::general_purpose::STANDARD.encode(random_bytes::<32>()?);
+    Ok(RingKey { id, created, secret })
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {

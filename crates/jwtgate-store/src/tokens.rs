@@ -5,7 +5,7 @@
 //! `token/H(token)` → record; `accessor/H(accessor)` → `H(token)`;
 //! `expiry/<20-digit expire time>/H(token)` → ""; `mount-token/<mount>\x1fH(token)` → "".
 
-use crate::engine::{Batch, Conflict};
+use crate::engine::Batch;
 use crate::error::StoreError;
 use crate::records::{self, TokenRecord};
 use crate::{Store, SEP};
@@ -87,7 +87,7 @@ impl Store {
         &self,
         token: &str,
         now: i64,
-        update: impl FnOnce(&TokenRecord) -> Result<TokenRecord, E>,
+        update: impl Fn(&TokenRecord) -> Result<TokenRecord, E>,
     ) -> Result<Option<Result<TokenRecord, E>>, StoreError> {
         self.update_hash(&self.hash(token), now, update)
     }
@@ -97,7 +97,7 @@ impl Store {
         &self,
         accessor: &str,
         now: i64,
-        update: impl FnOnce(&TokenRecord) -> Result<TokenRecord, E>,
+        update: impl Fn(&TokenRecord) -> Result<TokenRecord, E>,
     ) -> Result<Option<Result<TokenRecord, E>>, StoreError> {
         match self.accessor_target(accessor)? {
             Some(hash) => self.update_hash(&hash, now, update),
@@ -105,67 +105,92 @@ impl Store {
         }
     }
 
+    /// A compare-and-swap loop: a concurrent use, renewal or revocation makes this one re-read
+    /// and re-run `update`, so no read-modify-write of a token writes back a stale record.
     fn update_hash<E>(
         &self,
         hash: &str,
         now: i64,
-        update: impl FnOnce(&TokenRecord) -> Result<TokenRecord, E>,
+        update: impl Fn(&TokenRecord) -> Result<TokenRecord, E>,
     ) -> Result<Option<Result<TokenRecord, E>>, StoreError> {
-        let _guard = self.stripe(hash);
-        let Some(current) = self.read_token(hash)?.filter(|record| is_live(record, now)) else {
-            return Ok(None);
-        };
-        let updated = match update(&current) {
-            Ok(updated) => updated,
-            Err(error) => return Ok(Some(Err(error))),
-        };
-        let mut batch = Batch::default();
-        if current.expire_time != updated.expire_time {
-            if let Some(old) = current.expire_time {
-                batch.delete(expiry_key(old, hash));
-            }
-            if let Some(new) = updated.expire_time {
+        let key = token_key(hash);
+        loop {
+            let Some((bytes, current)) = self.read_live(&key, now)? else { return Ok(None) };
+            let updated = match update(&current) {
+                Ok(updated) => updated,
+                Err(error) => return Ok(Some(Err(error))),
+            };
+            let moved = current.expire_time != updated.expire_time;
+            // The new expiry entry goes in first: a crash or a lost race leaves a stale entry
+            // that the sweep tidies, never a live token the sweep cannot find.
+            if let Some(new) = updated.expire_time.filter(|_| moved) {
+                let mut batch = Batch::default();
                 batch.put(expiry_key(new, hash), "");
+                self.engine.apply(batch)?;
             }
+            if self.engine.compare_and_swap(key.as_bytes(), Some(&bytes), Some(&records::encode(&updated)))?.is_err() {
+                continue;
+            }
+            if let Some(old) = current.expire_time.filter(|_| moved) {
+                let mut batch = Batch::default();
+                batch.delete(expiry_key(old, hash));
+                self.engine.apply(batch)?;
+            }
+            self.commit.commit()?;
+            return Ok(Some(Ok(updated)));
         }
-        batch.put(token_key(hash), records::encode(&updated));
-        self.write(batch)?;
-        Ok(Some(Ok(updated)))
+    }
+
+    /// A token's stored bytes and record, when it is live at `now`.
+    fn read_live(&self, key: &str, now: i64) -> Result<Option<(Vec<u8>, TokenRecord)>, StoreError> {
+        let Some(bytes) = self.engine.get(key.as_bytes())? else { return Ok(None) };
+        let record: TokenRecord = records::decode(key.as_bytes(), &bytes)?;
+        Ok(is_live(&record, now).then_some((bytes, record)))
     }
 
     /// Revokes a token: never usable again once this returns. `false` if it did not exist.
     pub fn revoke_token(&self, token: &str) -> Result<bool, StoreError> {
-        let hash = self.hash(token);
-        self.revoke_hash(&hash)
+        let revoked = self.revoke_hash(&self.hash(token))?;
+        self.commit.commit()?;
+        Ok(revoked)
     }
 
     /// Revokes the token an accessor names. `false` if there was none.
     pub fn revoke_accessor(&self, accessor: &str) -> Result<bool, StoreError> {
-        match self.accessor_target(accessor)? {
-            Some(hash) => self.revoke_hash(&hash),
-            None => Ok(false),
+        let Some(hash) = self.accessor_target(accessor)? else { return Ok(false) };
+        let revoked = self.revoke_hash(&hash)?;
+        self.commit.commit()?;
+        Ok(revoked)
+    }
+
+    /// Removes a token whatever a concurrent writer does to it; the caller commits.
+    fn revoke_hash(&self, hash: &str) -> Result<bool, StoreError> {
+        let key = token_key(hash);
+        loop {
+            let Some(bytes) = self.engine.get(key.as_bytes())? else { return Ok(false) };
+            let record: TokenRecord = records::decode(key.as_bytes(), &bytes)?;
+            if self.remove_token(hash, &bytes, &record)? {
+                return Ok(true);
+            }
         }
     }
 
-    fn revoke_hash(&self, hash: &str) -> Result<bool, StoreError> {
-        let _guard = self.stripe(hash);
-        let Some(record) = self.read_token(hash)? else { return Ok(false) };
-        let mut batch = Batch::default();
-        self.delete_token_entries(&mut batch, hash, &record);
-        self.write(batch)?;
-        Ok(true)
-    }
-
-    /// Queues a token's deletion; the caller writes the batch. Counted now: a failed write is
-    /// an error the caller reports, and the counter is only a gauge.
-    fn delete_token_entries(&self, batch: &mut Batch, hash: &str, record: &TokenRecord) {
+    /// Deletes the record if it still is `bytes` (compare-and-swap), then its index entries.
+    /// `false` when a concurrent writer changed or removed it first. Index entries left by a
+    /// crash in between point at nothing and are tidied by the sweep and by mount removal.
+    fn remove_token(&self, hash: &str, bytes: &[u8], record: &TokenRecord) -> Result<bool, StoreError> {
+        if self.engine.compare_and_swap(token_key(hash).as_bytes(), Some(bytes), None)?.is_err() {
+            return Ok(false);
+        }
         self.token_records.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        batch.delete(token_key(hash));
+        let mut batch = Batch::default();
         batch.delete(format!("accessor/{}", self.hash(&record.accessor)));
         if let Some(expire_time) = record.expire_time {
             batch.delete(expiry_key(expire_time, hash));
         }
         batch.delete(mount_key(&record.mount, hash));
+        self.engine.apply(batch)?;
+        Ok(true)
     }
 
     /// Counts one use of a token. With `num_uses = n`, exactly `n` calls ever succeed, however
@@ -175,32 +200,27 @@ impl Store {
         let hash = self.hash(token);
         let key = token_key(&hash);
         loop {
-            let Some(bytes) = self.engine.get(key.as_bytes())? else { return Ok(UseOutcome::Refused) };
-            let record: TokenRecord = records::decode(key.as_bytes(), &bytes)?;
-            if !is_live(&record, now) {
-                return Ok(UseOutcome::Refused);
-            }
+            let Some((bytes, record)) = self.read_live(&key, now)? else { return Ok(UseOutcome::Refused) };
             if record.num_uses == 0 {
                 return Ok(UseOutcome::Unlimited);
             }
             let remaining = record.num_uses - 1;
-            let next = TokenRecord { num_uses: if remaining == 0 { -1 } else { remaining }, ..record.clone() };
-            match self.engine.compare_and_swap(key.as_bytes(), Some(&bytes), Some(&records::encode(&next)))? {
-                Err(Conflict) => continue,
-                Ok(()) if remaining > 0 => {
-                    self.commit.commit()?;
-                    return Ok(UseOutcome::Remaining(remaining));
-                }
-                Ok(()) => {
-                    // Spent is already durable-once-flushed and refused by every lookup; the
-                    // deletion below only tidies up.
-                    let _guard = self.stripe(&hash);
-                    let mut batch = Batch::default();
-                    self.delete_token_entries(&mut batch, &hash, &record);
-                    self.write(batch)?;
-                    return Ok(UseOutcome::LastUse);
-                }
+            let next = records::encode(&TokenRecord {
+                num_uses: if remaining == 0 { -1 } else { remaining },
+                ..record.clone()
+            });
+            if self.engine.compare_and_swap(key.as_bytes(), Some(&bytes), Some(&next))?.is_err() {
+                continue;
             }
+            if remaining > 0 {
+                self.commit.commit()?;
+                return Ok(UseOutcome::Remaining(remaining));
+            }
+            // Spent is already refused by every lookup; removing it only tidies up, and a
+            // concurrent revocation may have done that first.
+            self.remove_token(&hash, &next, &record)?;
+            self.commit.commit()?;
+            return Ok(UseOutcome::LastUse);
         }
     }
 
@@ -211,20 +231,19 @@ impl Store {
         loop {
             let entries = self.engine.scan_prefix(prefix.as_bytes(), 1000)?;
             if entries.is_empty() {
+                self.commit.commit()?;
                 return Ok(revoked);
             }
-            let mut batch = Batch::default();
             for (key, _) in entries {
                 let hash = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-                match self.read_token(&hash)? {
-                    Some(record) => {
-                        self.delete_token_entries(&mut batch, &hash, &record);
-                        revoked += 1;
-                    }
-                    None => batch.delete(key),
+                if self.revoke_hash(&hash)? {
+                    revoked += 1;
+                } else {
+                    let mut batch = Batch::default();
+                    batch.delete(key);
+                    self.engine.apply(batch)?;
                 }
             }
-            self.write(batch)?;
         }
     }
 
@@ -233,23 +252,33 @@ impl Store {
     pub fn sweep_expired(&self, now: i64, limit: usize) -> Result<usize, StoreError> {
         let end = format!("expiry/{:020}/~", now.max(0));
         let entries = self.engine.scan_range(b"expiry/", end.as_bytes(), limit)?;
-        let mut batch = Batch::default();
         let mut removed = 0;
         for (key, _) in &entries {
             let text = String::from_utf8_lossy(key);
             let Some(hash) = text.rsplit('/').next() else { continue };
-            let _guard = self.stripe(hash);
-            match self.read_token(hash)? {
-                Some(record) if record.expire_time.is_some_and(|at| at <= now) => {
-                    self.delete_token_entries(&mut batch, hash, &record);
-                    removed += 1;
+            let token = token_key(hash);
+            let stale = match self.engine.get(token.as_bytes())? {
+                None => true,
+                Some(bytes) => {
+                    let record: TokenRecord = records::decode(token.as_bytes(), &bytes)?;
+                    if record.expire_time.is_some_and(|at| at <= now) {
+                        // Lost to a concurrent writer: the next sweep looks again.
+                        removed += usize::from(self.remove_token(hash, &bytes, &record)?);
+                        false
+                    } else {
+                        // Renewed since this entry was written (a renewal writes its new entry first).
+                        true
+                    }
                 }
-                // Missing record, or renewed since this entry was written: a stale entry.
-                _ => batch.delete(key.clone()),
+            };
+            if stale {
+                let mut batch = Batch::default();
+                batch.delete(key.clone());
+                self.engine.apply(batch)?;
             }
         }
-        if !batch.is_empty() {
-            self.write(batch)?;
+        if !entries.is_empty() {
+            self.commit.commit()?;
         }
         Ok(removed)
     }

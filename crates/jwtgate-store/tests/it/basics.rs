@@ -98,3 +98,25 @@ fn init_happens_once_and_the_key_ring_persists() {
     assert!(reopened.is_initialized().unwrap());
     assert_eq!(reopened.key_ring(NOW).unwrap(), rotated);
 }
+
+#[test]
+fn racing_first_uses_of_the_key_ring_agree_on_one_key() {
+    for _ in 0..10 {
+        let (_dir, store) = temp_store();
+        let store = std::sync::Arc::new(store);
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let racers: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.key_ring(NOW).unwrap()
+                })
+            })
+            .collect();
+        let rings: Vec<_> = racers.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(rings[0].keys.len(), 1);
+        assert!(rings.iter().all(|ring| *ring == rings[0]), "every racer got the stored ring");
+        assert_eq!(store.key_ring(NOW).unwrap(), rings[0]);
+    }
+}

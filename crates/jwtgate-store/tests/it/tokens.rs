@@ -156,3 +156,68 @@ fn the_token_gauge_follows_every_write_and_survives_reopen() {
     drop(store);
     assert_eq!(Store::open(&options).unwrap().token_records(), 5);
 }
+
+#[test]
+fn renewals_racing_uses_never_give_back_a_spent_use() {
+    const USES: i64 = 20;
+    for _ in 0..5 {
+        let (_dir, store) = temp_store();
+        let store = Arc::new(store);
+        store.create_token("hvs.raced", &TokenRecord { num_uses: USES, ..record("acc-raced", 3600) }).unwrap();
+        let barrier = Arc::new(std::sync::Barrier::new(8));
+        let users: Vec<_> = (0..6)
+            .map(|_| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    (0..USES).filter(|_| store.use_token("hvs.raced", NOW).unwrap() != UseOutcome::Refused).count()
+                })
+            })
+            .collect();
+        let renewers: Vec<_> = (0..2)
+            .map(|i| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    for n in 0..40 {
+                        let _ = store
+                            .update_token("hvs.raced", NOW, |r| {
+                                Ok::<_, ()>(TokenRecord { expire_time: Some(NOW + 3600 + i * 100 + n), ..r.clone() })
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        renewers.into_iter().for_each(|t| t.join().unwrap());
+        let allowed: usize = users.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(allowed, USES as usize, "exactly num_uses uses succeed, renewals or not");
+        assert_eq!(store.lookup_token("hvs.raced", NOW).unwrap(), None);
+        assert_eq!(store.token_count().unwrap(), 0);
+        assert_eq!(store.token_records(), 0);
+        // No expiry entry outlives the token: a sweep far in the future removes nothing live.
+        assert_eq!(store.sweep_expired(NOW + 100_000, 1000).unwrap(), 0);
+    }
+}
+
+#[test]
+fn concurrent_revocations_count_the_token_once() {
+    let (_dir, store) = temp_store();
+    let store = Arc::new(store);
+    store.create_token("hvs.gone", &record("acc-gone", 3600)).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                if i % 2 == 0 {
+                    store.revoke_token("hvs.gone").unwrap()
+                } else {
+                    store.revoke_accessor("acc-gone").unwrap()
+                }
+            })
+        })
+        .collect();
+    let revoked = threads.into_iter().map(|t| t.join().unwrap()).filter(|r| *r).count();
+    assert_eq!(revoked, 1);
+    assert_eq!(store.token_records(), 0);
+}
