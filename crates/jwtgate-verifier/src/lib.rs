@@ -14,6 +14,7 @@ mod keys;
 mod keyset;
 mod policy;
 mod review;
+mod service_account;
 mod validate;
 
 pub use claims::{glob, BoundClaimsType};
@@ -24,6 +25,7 @@ pub use keys::{kubernetes_kid, parse_jwks, parse_pem_keys, to_pem_with_kids, Alg
 pub use keyset::{DiscoveryKeySet, FetchCounts, KeySource, RefreshPolicy, RemoteKeySet, StaticKeys};
 pub use policy::{ClaimPolicy, Identity, Leeways};
 pub use review::{interpret_review, HttpsReviewer, Review, ReviewError, ReviewRequest, ReviewedUser};
+pub use service_account::{audiences, ServiceAccount, ServiceAccountPolicy, LEEWAY, LEGACY_ISSUER};
 pub use validate::{unverified_claims, Validator};
 
 pub(crate) use error::truncate;

@@ -6,7 +6,6 @@ mod clock;
 mod settings;
 
 use actix_web::{web, App, HttpServer};
-use jwtgate_api::AppState;
 use jwtgate_store::{Options, Store};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -179,10 +178,10 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
     let data_dir = temporary.as_ref().map_or_else(|| settings.data_dir.clone(), |dir| dir.path().join("data"));
     let options = Options { fsync: settings.fsync, ..Options::new(&data_dir) };
     let store = Arc::new(Store::open(&options).map_err(|e| e.to_string())?);
-    let clock: jwtgate_api::Clock = Arc::new(clock::now);
+    let clock: jwtgate_core::Clock = Arc::new(clock::now);
     if args.dev {
         let now = clock::unix_now();
-        let root = jwtgate_api::initialize(&store, now, args.root_token.clone()).map_err(|e| e.to_string())?;
+        let root = jwtgate_core::initialize(&store, now, args.root_token.clone()).map_err(|e| e.to_string())?;
         let root = root.or(args.root_token).unwrap_or_default();
         println!("WARNING! dev mode is enabled! In this mode, jwtgate keeps its state in a temporary");
         println!("directory, listens on plain HTTP, and starts initialised with a root token.\n");
@@ -193,11 +192,16 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
         tracing::warn!("dev mode: plain HTTP and a temporary store");
     }
     let fetcher: Arc<dyn jwtgate_verifier::Fetch> = Arc::new(jwtgate_verifier::HttpsFetcher::default());
-    let mut app_state = AppState::new(store.clone(), fetcher, clock).map_err(|e| e.to_string())?;
-    app_state.default_lease_ttl = settings.default_lease_ttl;
-    app_state.max_lease_ttl = settings.max_lease_ttl;
-    app_state.unauthenticated_metrics = settings.unauthenticated_metrics;
-    let state = web::Data::new(app_state);
+    let core_options = jwtgate_core::Options {
+        system: jwtgate_core::SystemTtl {
+            default_lease_ttl: settings.default_lease_ttl,
+            max_lease_ttl: settings.max_lease_ttl,
+        },
+        unauthenticated_metrics: settings.unauthenticated_metrics,
+        ..jwtgate_core::Options::default()
+    };
+    let core = jwtgate_core::Core::new(store.clone(), fetcher, clock, core_options).map_err(|e| e.to_string())?;
+    let state = web::Data::new(core);
     spawn_sweeper(store.clone());
     let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(jwtgate_api::configure))
         .shutdown_timeout(10);

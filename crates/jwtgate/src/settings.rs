@@ -76,8 +76,8 @@ impl Settings {
             tls: None,
             data_dir: "./jwtgate-data".into(),
             fsync: false,
-            default_lease_ttl: jwtgate_api::SYSTEM_TTL,
-            max_lease_ttl: jwtgate_api::SYSTEM_TTL,
+            default_lease_ttl: jwtgate_core::SYSTEM_TTL,
+            max_lease_ttl: jwtgate_core::SYSTEM_TTL,
             log_level: "info".into(),
             json_logs: false,
             unauthenticated_metrics: false,
@@ -106,7 +106,7 @@ impl Settings {
         let duration = |field: &str, value: Option<String>, default: i64| -> Result<i64, String> {
             match value {
                 None => Ok(default),
-                Some(text) => jwtgate_api::parse_duration(&text)
+                Some(text) => jwtgate_core::parse_duration(&text)
                     .filter(|s| *s > 0)
                     .ok_or_else(|| format!("invalid configuration: {field} = {text:?} is not a positive duration")),
             }

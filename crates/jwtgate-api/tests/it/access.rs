@@ -64,11 +64,11 @@ async fn every_route_enforces_its_access() {
     let mounts = vec!["jwt".to_owned()];
     let mut kinds: Vec<&str> = samples()
         .iter()
-        .map(|(_, path, _, _)| jwtgate_api::resolve(path.split('?').next().unwrap(), &mounts).unwrap().kind())
+        .map(|(_, path, _, _)| jwtgate_core::resolve(path.split('?').next().unwrap(), &mounts).unwrap().kind())
         .collect();
     kinds.sort_unstable();
     kinds.dedup();
-    let mut all = jwtgate_api::KINDS.to_vec();
+    let mut all = jwtgate_core::KINDS.to_vec();
     all.sort_unstable();
     assert_eq!(kinds, all, "every endpoint kind has a sample in the access matrix");
 

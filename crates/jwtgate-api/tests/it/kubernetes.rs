@@ -303,7 +303,7 @@ async fn the_pods_own_token_is_the_reviewer_and_is_re_read() {
     std::fs::write(dir.path().join("ca.crt"), kube.sim.ca.cert_pem()).unwrap();
     let path = dir.path().to_owned();
     let server =
-        Server::configured(move |state| state.local_service_account = jwtgate_api::LocalServiceAccount::new(path));
+        Server::configured(move |state| state.local_service_account = jwtgate_core::LocalServiceAccount::new(path));
     server.now.store(wall_clock(), Ordering::SeqCst);
     assert_eq!(
         server.call("POST", "sys/auth/kubernetes", Some(ROOT), Some(json!({"type": "kubernetes"}))).await.status,

@@ -9,7 +9,7 @@ mod login;
 
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App};
-use jwtgate_api::AppState;
+use jwtgate_core::{Core, Options as CoreOptions};
 use jwtgate_store::{Options, Store};
 use jwtgate_verifier::testkit::TestKey;
 use jwtgate_verifier::HttpsFetcher;
@@ -30,12 +30,12 @@ pub fn key() -> &'static TestKey {
 /// One server over a temporary store, initialised with the `ROOT` token.
 pub struct Server {
     _dir: tempfile::TempDir,
-    pub state: web::Data<AppState>,
+    pub state: web::Data<Core>,
     /// The server's clock, in Unix seconds; tests move it.
     pub now: Arc<AtomicI64>,
 }
 
-fn test_clock(now: &Arc<AtomicI64>) -> jwtgate_api::Clock {
+fn test_clock(now: &Arc<AtomicI64>) -> jwtgate_core::Clock {
     let now = now.clone();
     Arc::new(move || SystemTime::UNIX_EPOCH + Duration::from_secs(now.load(Ordering::SeqCst) as u64))
 }
@@ -61,7 +61,7 @@ impl Server {
     }
 
     /// A server whose state `adjust` may change before it starts.
-    pub fn configured(adjust: impl FnOnce(&mut AppState)) -> Server {
+    pub fn configured(adjust: impl FnOnce(&mut CoreOptions)) -> Server {
         Server::build(true, adjust)
     }
 
@@ -70,15 +70,16 @@ impl Server {
         Server::build(false, |_| {})
     }
 
-    fn build(initialise: bool, adjust: impl FnOnce(&mut AppState)) -> Server {
+    fn build(initialise: bool, adjust: impl FnOnce(&mut CoreOptions)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&Options::new(dir.path().join("db"))).unwrap());
         if initialise {
-            jwtgate_api::initialize(&store, NOW, Some(ROOT.into())).unwrap();
+            jwtgate_core::initialize(&store, NOW, Some(ROOT.into())).unwrap();
         }
         let now = Arc::new(AtomicI64::new(NOW));
-        let mut state = AppState::new(store, Arc::new(HttpsFetcher::default()), test_clock(&now)).unwrap();
-        adjust(&mut state);
+        let mut options = CoreOptions::default();
+        adjust(&mut options);
+        let state = Core::new(store, Arc::new(HttpsFetcher::default()), test_clock(&now), options).unwrap();
         Server { _dir: dir, state: web::Data::new(state), now }
     }
 

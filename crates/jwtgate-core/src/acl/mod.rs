@@ -3,6 +3,8 @@
 //! merged per pattern across a token's policies, `deny` winning, and Vault's precedence between
 //! patterns that match the same path.
 
+pub mod policies;
+
 use std::collections::BTreeMap;
 
 /// What a policy rule may grant.

@@ -1,19 +1,19 @@
 //! Vault's "weak" field decoding: the vault CLI sends every value as a string, so booleans,
 //! integers, durations and lists are also accepted in string form.
 
-use crate::error::ApiError;
-use crate::wire::Body;
+use crate::error::Error;
+use crate::request::Body;
 use serde_json::{Map, Value};
 
-fn conversion(value: &Value, field: &str, why: &str) -> ApiError {
+fn conversion(value: &Value, field: &str, why: &str) -> Error {
     let shown = match value {
         Value::String(text) => text.clone(),
         other => other.to_string(),
     };
-    ApiError::BadRequest(format!("Field validation failed: error converting input {shown} for field {field:?}: {why}"))
+    Error::BadRequest(format!("Field validation failed: error converting input {shown} for field {field:?}: {why}"))
 }
 
-pub fn string(body: &Body, field: &str) -> Result<Option<String>, ApiError> {
+pub fn string(body: &Body, field: &str) -> Result<Option<String>, Error> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
@@ -22,7 +22,7 @@ pub fn string(body: &Body, field: &str) -> Result<Option<String>, ApiError> {
     }
 }
 
-pub fn boolean(body: &Body, field: &str) -> Result<Option<bool>, ApiError> {
+pub fn boolean(body: &Body, field: &str) -> Result<Option<bool>, Error> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -40,7 +40,7 @@ pub fn boolean(body: &Body, field: &str) -> Result<Option<bool>, ApiError> {
     }
 }
 
-pub fn integer(body: &Body, field: &str) -> Result<Option<i64>, ApiError> {
+pub fn integer(body: &Body, field: &str) -> Result<Option<i64>, Error> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(value @ Value::Number(n)) => {
@@ -53,16 +53,15 @@ pub fn integer(body: &Body, field: &str) -> Result<Option<i64>, ApiError> {
     }
 }
 
-/// A duration in whole seconds: a number, a numeric string, a Go duration (`1h30m`, `1.5h`,
-/// `90s`, `300ms`) or Vault's `<n>d`.
-pub fn duration(body: &Body, field: &str) -> Result<Option<i64>, ApiError> {
+/// A duration in whole seconds, as Vault's `ParseDurationSecond`: an integer, an integer
+/// string, Vault's `<n>d`, or a Go duration (`1h30m`, `1.5h`, `90s`, `300ms`).
+pub fn duration(body: &Body, field: &str) -> Result<Option<i64>, Error> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(value @ Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().map(|f| f.trunc() as i64))
-            .map(Some)
-            .ok_or_else(|| conversion(value, field, "invalid duration")),
+        // Vault decodes numbers as text and parses that: `1.9` has no unit, so it is refused.
+        Some(value @ Value::Number(n)) => {
+            n.as_i64().map(Some).ok_or_else(|| conversion(value, field, "invalid duration"))
+        }
         Some(value @ Value::String(text)) => {
             parse_duration(text).map(Some).ok_or_else(|| conversion(value, field, "invalid duration"))
         }
@@ -70,7 +69,8 @@ pub fn duration(body: &Body, field: &str) -> Result<Option<i64>, ApiError> {
     }
 }
 
-/// Parses Go durations plus Vault's `d` suffix, to whole seconds (truncated).
+/// Vault's `ParseDurationSecond` on text, to whole seconds (truncated): `""` is 0, then an
+/// integer, then `<integer>d`, then Go's `time.ParseDuration` (a bare `1.9` has no unit).
 pub fn parse_duration(text: &str) -> Option<i64> {
     let text = text.trim();
     if text.is_empty() {
@@ -78,9 +78,6 @@ pub fn parse_duration(text: &str) -> Option<i64> {
     }
     if let Ok(seconds) = text.parse::<i64>() {
         return Some(seconds);
-    }
-    if let Ok(seconds) = text.parse::<f64>() {
-        return seconds.is_finite().then(|| seconds.trunc() as i64);
     }
     if let Some(days) = text.strip_suffix('d') {
         return days.parse::<i64>().ok().and_then(|d| d.checked_mul(86_400));
@@ -112,7 +109,7 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 }
 
 /// A list: a JSON array, or a comma-separated string (entries trimmed, empty ones dropped).
-pub fn strings(body: &Body, field: &str) -> Result<Option<Vec<String>>, ApiError> {
+pub fn strings(body: &Body, field: &str) -> Result<Option<Vec<String>>, Error> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => {
@@ -132,7 +129,7 @@ pub fn strings(body: &Body, field: &str) -> Result<Option<Vec<String>>, ApiError
 }
 
 /// A JSON object, also accepted as a JSON string holding one (the CLI's `field=@file.json`).
-pub fn object(body: &Body, field: &str) -> Result<Option<Map<String, Value>>, ApiError> {
+pub fn object(body: &Body, field: &str) -> Result<Option<Map<String, Value>>, Error> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(map)) => Ok(Some(map.clone())),
@@ -165,7 +162,9 @@ mod tests {
             ("2d", Some(172_800)),
             ("-1", Some(-1)),
             ("-5s", Some(-5)),
-            ("1.9", Some(1)),
+            ("1.9", None),
+            ("1e3", None),
+            ("1.5s", Some(1)),
             ("", Some(0)),
             ("1x", None),
             ("h", None),

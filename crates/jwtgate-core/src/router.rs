@@ -1,8 +1,10 @@
-//! Vault's path-based routing as one explicit table: every request path resolves to an
-//! [`Endpoint`], and every endpoint names the access it needs. Nothing is served without a
-//! resolution, so no route can escape the access check (a test walks the table).
+//! Vault's path-based routing as one explicit table (system paths, the token store, then the
+//! auth mounts): every request path resolves to an [`Endpoint`], and every endpoint names the
+//! access it needs. Nothing is served without a resolution, so no route escapes the access check.
 
-use crate::error::ApiError;
+use crate::error::Error;
+use crate::request::Operation;
+use crate::token::TokenAction;
 
 /// What a request may need from its client token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,30 +15,6 @@ pub enum Access {
     Policy,
     /// As `Policy`, and the `sudo` capability too (root-protected paths).
     Sudo,
-}
-
-/// The operation, from the HTTP method (PUT and POST alike; `LIST` or `GET ?list=true`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Read,
-    Write,
-    Delete,
-    List,
-    Head,
-}
-
-impl Operation {
-    pub fn from_method(method: &str, list_query: bool) -> Option<Operation> {
-        Some(match method {
-            "GET" if list_query => Operation::List,
-            "GET" => Operation::Read,
-            "PUT" | "POST" => Operation::Write,
-            "DELETE" => Operation::Delete,
-            "LIST" => Operation::List,
-            "HEAD" => Operation::Head,
-            _ => return None,
-        })
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,23 +115,10 @@ impl Endpoint {
     }
 }
 
-/// What `auth/token/<action>` does to a token named in the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenAction {
-    Lookup,
-    LookupAccessor,
-    Renew,
-    RenewAccessor,
-    Revoke,
-    RevokeAccessor,
-    Create,
-    CreateOrphan,
-}
-
 /// Resolves `path` (after `/v1/`) given the enabled auth mounts (paths without slashes at the ends).
-pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, ApiError> {
+pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, Error> {
     let path = path.trim_end_matches('/');
-    let no_handler = || ApiError::NoHandler(path.to_owned());
+    let no_handler = || Error::NoHandler(path.to_owned());
     match path {
         "sys/health" => return Ok(Endpoint::Health),
         "sys/init" => return Ok(Endpoint::Init),

@@ -1,0 +1,221 @@
+//! The request pipeline, in Vault's order: resolve the route → authenticate the token →
+//! authorise against its policies → (audit the request) → route to the subsystem → issue the
+//! token when an auth method logged someone in → (audit the response). Every request takes
+//! this one path; the audit stages are where audit devices will hook in.
+
+use crate::acl::policies::Policies;
+use crate::acl::Capability;
+use crate::auth::kubernetes::LocalServiceAccount;
+use crate::auth::{Methods, Services};
+use crate::error::Error;
+use crate::metrics::Metrics;
+use crate::request::{
+    parse_body, unknown_fields_warning, Body, Operation, Request, Response, BODY_LIMIT, LOGIN_BODY_LIMIT,
+};
+use crate::router::{self, Access, Endpoint};
+use crate::sys;
+use crate::token::batch::Sealer;
+use crate::token::ttl::SystemTtl;
+use crate::token::{Caller, Tokens};
+use jwtgate_store::{Store, StoreError};
+use jwtgate_verifier::{Fetch, Review};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Reads the clock; the server passes the real one, tests a fixed one.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// How a core is set up besides its store, fetcher and clock.
+pub struct Options {
+    pub system: SystemTtl,
+    /// Serve `sys/metrics` without a token (Vault's `unauthenticated_metrics_access`).
+    pub unauthenticated_metrics: bool,
+    pub reviewer: Arc<dyn Review>,
+    pub local_service_account: LocalServiceAccount,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            system: SystemTtl::default(),
+            unauthenticated_metrics: false,
+            reviewer: Arc::new(jwtgate_verifier::HttpsReviewer::default()),
+            local_service_account: LocalServiceAccount::default(),
+        }
+    }
+}
+
+/// jwtgate's Vault core: one per process, shared by every request.
+pub struct Core {
+    pub store: Arc<Store>,
+    pub tokens: Tokens,
+    pub policies: Policies,
+    pub methods: Methods,
+    pub metrics: Metrics,
+    clock: Clock,
+    unauthenticated_metrics: bool,
+}
+
+impl Core {
+    /// Loads (or creates) the batch-token key ring.
+    pub fn new(store: Arc<Store>, fetcher: Arc<dyn Fetch>, clock: Clock, options: Options) -> Result<Core, StoreError> {
+        let now = unix(clock());
+        let sealer = Sealer::new(&store.key_ring(now)?);
+        let services =
+            Services { fetcher, reviewer: options.reviewer, local_service_account: options.local_service_account };
+        Ok(Core {
+            tokens: Tokens { store: store.clone(), sealer, system: options.system },
+            policies: Policies::new(store.clone()),
+            methods: Methods::new(store.clone(), services, options.system),
+            metrics: Metrics::default(),
+            store,
+            clock,
+            unauthenticated_metrics: options.unauthenticated_metrics,
+        })
+    }
+
+    /// Unix seconds now.
+    pub fn now(&self) -> i64 {
+        unix((self.clock)())
+    }
+
+    /// The largest body the transport should read for `path`: login bodies hold one JWT.
+    pub fn body_limit(&self, path: &str) -> usize {
+        let mounts = self.mount_paths().unwrap_or_default();
+        match router::resolve(path, &mounts) {
+            Ok(Endpoint::Login(_)) => LOGIN_BODY_LIMIT,
+            _ => BODY_LIMIT,
+        }
+    }
+
+    fn mount_paths(&self) -> Result<Vec<String>, Error> {
+        Ok(self.methods.mounts()?.iter().map(|m| m.path.clone()).collect())
+    }
+
+    /// Public endpoints never look at a token: a stale one on a login is ignored, and a
+    /// use-limited one is not spent.
+    fn is_public(&self, endpoint: &Endpoint) -> bool {
+        endpoint.access() == Access::Public || (*endpoint == Endpoint::Metrics && self.unauthenticated_metrics)
+    }
+
+    /// Handles one request.
+    pub async fn handle(&self, request: Request) -> Result<Response, Error> {
+        // Resolve.
+        let resolved = router::resolve(&request.path, &self.mount_paths()?);
+        // Authenticate.
+        let presented = request.token.is_some();
+        let mut caller = match (&resolved, &request.token) {
+            (Ok(endpoint), _) if self.is_public(endpoint) => None,
+            (_, Some(token)) => self.tokens.authenticate(token, request.peer, self.now()).await?,
+            (_, None) => None,
+        };
+        let endpoint = match resolved {
+            Ok(endpoint) => endpoint,
+            // Vault: an unknown path needs a token before it is admitted to be unknown.
+            Err(error) if caller.as_ref().is_some_and(Caller::is_root) => return Err(error),
+            Err(_) if presented && caller.is_none() => return Err(Error::InvalidToken),
+            Err(_) => return Err(Error::PermissionDenied),
+        };
+        // Authorise.
+        if !self.is_public(&endpoint) {
+            let caller = match &mut caller {
+                Some(caller) => caller,
+                None if presented => return Err(Error::InvalidToken),
+                None => return Err(Error::PermissionDenied),
+            };
+            self.authorise(caller, &endpoint, &request).await?;
+        }
+        if !endpoint.operations().contains(&request.operation) {
+            return Err(Error::UnsupportedOperation);
+        }
+        let body = parse_body(&request.body)?;
+        // Audit the request: no devices yet.
+        // Route, and issue the token of a login.
+        let response = self.route(endpoint, caller, &request, &body).await?;
+        // Audit the response: no devices yet.
+        Ok(response)
+    }
+
+    /// The caller's policies must grant the operation on the path (and `sudo` where the
+    /// endpoint needs it); records whether the caller has `sudo` there.
+    async fn authorise(&self, caller: &mut Caller, endpoint: &Endpoint, request: &Request) -> Result<(), Error> {
+        if caller.is_root() {
+            return Ok(());
+        }
+        let acl = self.policies.acl(&caller.record.policies).await?;
+        // Vault checks list permissions on the path with a trailing slash.
+        let path = request.path.trim_end_matches('/');
+        let acl_path = if request.operation == Operation::List { format!("{path}/") } else { path.to_owned() };
+        let granted = acl.capabilities(&acl_path);
+        let allowed = match request.operation {
+            Operation::Read | Operation::Head => granted.contains(&Capability::Read),
+            Operation::List => granted.contains(&Capability::List),
+            Operation::Delete => granted.contains(&Capability::Delete),
+            Operation::Write => granted.contains(&Capability::Create) || granted.contains(&Capability::Update),
+        };
+        caller.sudo = granted.contains(&Capability::Sudo);
+        if !allowed || (endpoint.access() == Access::Sudo && !caller.sudo) {
+            return Err(Error::PermissionDenied);
+        }
+        Ok(())
+    }
+
+    async fn route(
+        &self,
+        endpoint: Endpoint,
+        caller: Option<Caller>,
+        request: &Request,
+        body: &Body,
+    ) -> Result<Response, Error> {
+        let (operation, now) = (request.operation, self.now());
+        // Only public endpoints get here without a caller.
+        let caller = || caller.ok_or(Error::PermissionDenied);
+        match endpoint {
+            Endpoint::Health => sys::health(&self.store, request, now).await,
+            Endpoint::Init => sys::init(&self.store, operation, now).await,
+            Endpoint::AuthList => Ok(sys::auth_list(&self.methods.mounts()?)),
+            Endpoint::AuthMount(path) => sys::auth_mount(&self.methods, operation, &path, body).await,
+            Endpoint::AuthTune(path) => sys::tune(&self.methods, operation, &path, body).await,
+            Endpoint::Policies => self.policies.list().await,
+            Endpoint::Policy(name) => self.policies.handle(operation, &name, body).await,
+            Endpoint::Metrics => {
+                if request.query("format") != Some("prometheus") {
+                    return Err(Error::BadRequest("only format=prometheus is supported".into()));
+                }
+                let text = self.metrics.render(&self.methods.fetch_counts(), self.store.token_records());
+                Ok(Response::Text { content_type: "text/plain; version=0.0.4", body: text })
+            }
+            Endpoint::TokenLookupSelf => self.tokens.lookup_self(caller()?, now),
+            Endpoint::TokenRenewSelf => self.tokens.renew_self(caller()?, body, &self.methods, now).await,
+            Endpoint::TokenRevokeSelf => self.tokens.revoke_self(caller()?).await,
+            Endpoint::TokenAdmin(action) => self.tokens.admin(action, caller()?, body, &self.methods, now).await,
+            Endpoint::Config(mount) => self.methods.config(operation, &mount, body).await,
+            Endpoint::Roles(mount) => self.methods.list_roles(&mount).await,
+            Endpoint::Role(mount, name) => self.methods.role(operation, &mount, &name, body).await,
+            Endpoint::Login(mount) => {
+                let started = std::time::Instant::now();
+                let result = self.login(&mount, request, body).await;
+                let outcome = match &result {
+                    Ok(_) => "success",
+                    Err(Error::PermissionDenied | Error::LoginDenied(_) | Error::Forbidden(_)) => "denied",
+                    Err(_) => "failure",
+                };
+                self.metrics.record_login(&mount, outcome, started.elapsed());
+                result
+            }
+        }
+    }
+
+    /// The method decides who logged in; the core issues the token.
+    async fn login(&self, mount: &str, request: &Request, body: &Body) -> Result<Response, Error> {
+        let runtime = self.methods.runtime(mount)?;
+        let login = runtime.login(&self.methods.services, body, request.peer, (self.clock)()).await?;
+        let (auth, mut warnings) = self.tokens.issue(runtime.mount(), login, self.now()).await?;
+        warnings.extend(unknown_fields_warning(body, runtime.login_fields()));
+        Ok(Response::auth(auth, "", warnings))
+    }
+}
+
+fn unix(time: SystemTime) -> i64 {
+    time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}

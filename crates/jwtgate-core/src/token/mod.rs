@@ -1,0 +1,407 @@
+//! The token store (`auth/token/*`): authenticating a presented token, lookups, renewals,
+//! revocations and creation, by token or by accessor; and, in [`issue`], the tokens logins get.
+
+pub mod batch;
+pub mod issue;
+pub mod params;
+pub mod ttl;
+
+use crate::error::Error;
+use crate::request::{unknown_fields_warning, Auth, Body, Response};
+use crate::{fields, ids};
+use jwtgate_store::{Mount, Store, TokenRecord};
+use params::TokenParams;
+use serde_json::{json, Value};
+use std::net::IpAddr;
+use std::sync::Arc;
+use ttl::{SystemTtl, TtlLimits};
+
+/// Runs blocking store work off the async workers.
+pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| Error::internal("run a blocking task", e))?
+}
+
+/// The token store: stored service tokens, sealed batch tokens, the system TTLs.
+pub struct Tokens {
+    pub store: Arc<Store>,
+    pub sealer: batch::Sealer,
+    pub system: SystemTtl,
+}
+
+/// Where a role-issued token's renewal finds its role's current parameters (the auth methods).
+pub trait RoleParams {
+    /// The mount and the role's token parameters; `None` if either is gone.
+    fn role_params(&self, mount: &str, role: &str) -> Result<Option<(Mount, TokenParams)>, Error>;
+}
+
+/// The caller's token and its record, when it presented a live one.
+pub struct Caller {
+    pub token: String,
+    pub record: TokenRecord,
+    /// A self-contained batch token: nothing stored, so nothing to renew or revoke.
+    pub batch: bool,
+    /// Root, or granted `sudo` on the request path (Vault's `SudoPrivilege`): may create
+    /// tokens outside its own policies, with chosen ids, and orphans.
+    pub sudo: bool,
+}
+
+impl Caller {
+    pub fn is_root(&self) -> bool {
+        is_root(&self.record)
+    }
+}
+
+pub fn is_root(record: &TokenRecord) -> bool {
+    record.policies.iter().any(|p| p == "root")
+}
+
+/// Whether `peer` is inside one of `cidrs` (always, when there are none).
+pub fn peer_allowed(cidrs: &[String], peer: Option<IpAddr>) -> bool {
+    cidrs.is_empty()
+        || peer.is_some_and(|ip| cidrs.iter().filter_map(|c| crate::cidr::Cidr::parse(c)).any(|c| c.contains(ip)))
+}
+
+/// What `auth/token/<action>` does to a token named in the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAction {
+    Lookup,
+    LookupAccessor,
+    Renew,
+    RenewAccessor,
+    Revoke,
+    RevokeAccessor,
+    Create,
+    CreateOrphan,
+}
+
+impl Tokens {
+    /// Looks the presented token up and spends one use of it. `None` when there is no live
+    /// token, or when it is bound to networks the request does not come from.
+    pub async fn authenticate(&self, token: &str, peer: Option<IpAddr>, now: i64) -> Result<Option<Caller>, Error> {
+        let batch = token.starts_with(batch::PREFIX);
+        let record = if batch {
+            self.sealer.open(token, now)
+        } else {
+            let (store, lookup) = (self.store.clone(), token.to_owned());
+            blocking(move || {
+                let Some(record) = store.lookup_token(&lookup, now)? else { return Ok(None) };
+                // Use-limited tokens spend a use per request; the last use revokes (exactly once).
+                if record.num_uses > 0 && store.use_token(&lookup, now)? == jwtgate_store::UseOutcome::Refused {
+                    return Ok(None);
+                }
+                Ok(Some(record))
+            })
+            .await?
+        };
+        let Some(record) = record.filter(|r| peer_allowed(&r.bound_cidrs, peer)) else { return Ok(None) };
+        let sudo = is_root(&record);
+        Ok(Some(Caller { token: token.to_owned(), record, batch, sudo }))
+    }
+
+    pub fn lookup_self(&self, caller: Caller, now: i64) -> Result<Response, Error> {
+        Ok(Response::data(lookup_data(&caller.token, &caller.record, now), "token"))
+    }
+
+    pub async fn renew_self(
+        &self,
+        caller: Caller,
+        body: &Body,
+        roles: &dyn RoleParams,
+        now: i64,
+    ) -> Result<Response, Error> {
+        let Caller { token, record, batch, .. } = caller;
+        if batch {
+            return Err(Error::BadRequest(NOT_RENEWABLE.into()));
+        }
+        self.renew(Target::Token(token), record, body, roles, now).await
+    }
+
+    pub async fn revoke_self(&self, caller: Caller) -> Result<Response, Error> {
+        let Caller { token, batch, .. } = caller;
+        if batch {
+            return Err(Error::BadRequest(NOT_REVOCABLE.into()));
+        }
+        let store = self.store.clone();
+        blocking(move || Ok(store.revoke_token(&token)?)).await?;
+        Ok(Response::NoContent)
+    }
+
+    /// `lookup`, `renew`, `revoke`, `create` and their accessor and orphan variants.
+    pub async fn admin(
+        &self,
+        action: TokenAction,
+        caller: Caller,
+        body: &Body,
+        roles: &dyn RoleParams,
+        now: i64,
+    ) -> Result<Response, Error> {
+        let store = self.store.clone();
+        match action {
+            TokenAction::Lookup => {
+                let token = required(body, "token", "missing token ID")?;
+                let record = self.lookup(&token, now).await?.ok_or_else(|| Error::Forbidden("bad token".into()))?;
+                Ok(Response::data(lookup_data(&token, &record, now), "token"))
+            }
+            TokenAction::LookupAccessor => {
+                let accessor = required(body, "accessor", "missing accessor")?;
+                let record = blocking(move || Ok(store.lookup_accessor(&accessor, now)?)).await?;
+                let record = record.ok_or_else(|| Error::BadRequest("invalid accessor".into()))?;
+                Ok(Response::data(lookup_data("", &record, now), "token"))
+            }
+            TokenAction::Renew | TokenAction::Revoke
+                if fields::string(body, "token")?.is_some_and(|t| t.starts_with(batch::PREFIX)) =>
+            {
+                let message = if action == TokenAction::Renew { NOT_RENEWABLE } else { NOT_REVOCABLE };
+                Err(Error::BadRequest(message.into()))
+            }
+            TokenAction::Renew => {
+                let token = required(body, "token", "missing token ID")?;
+                let lookup = token.clone();
+                let record = blocking(move || Ok(store.lookup_token(&lookup, now)?)).await?;
+                let record = record.ok_or_else(|| Error::BadRequest("token not found".into()))?;
+                self.renew(Target::Token(token), record, body, roles, now).await
+            }
+            TokenAction::RenewAccessor => {
+                let accessor = required(body, "accessor", "missing accessor")?;
+                let lookup = accessor.clone();
+                let record = blocking(move || Ok(store.lookup_accessor(&lookup, now)?)).await?;
+                let record = record.ok_or_else(|| Error::BadRequest("token not found".into()))?;
+                self.renew(Target::Accessor(accessor), record, body, roles, now).await
+            }
+            TokenAction::Revoke => {
+                let token = required(body, "token", "missing token ID")?;
+                blocking(move || Ok(store.revoke_token(&token)?)).await?;
+                Ok(Response::NoContent)
+            }
+            TokenAction::RevokeAccessor => {
+                let accessor = required(body, "accessor", "missing accessor")?;
+                blocking(move || Ok(store.revoke_accessor(&accessor)?)).await?;
+                Ok(Response::NoContent)
+            }
+            TokenAction::Create | TokenAction::CreateOrphan => self.create(caller, body, now).await,
+        }
+    }
+
+    /// A live token's record: opened if batch, else read from the store.
+    async fn lookup(&self, token: &str, now: i64) -> Result<Option<TokenRecord>, Error> {
+        if token.starts_with(batch::PREFIX) {
+            return Ok(self.sealer.open(token, now));
+        }
+        let (store, token) = (self.store.clone(), token.to_owned());
+        blocking(move || Ok(store.lookup_token(&token, now)?)).await
+    }
+
+    /// Renews a live token: role tokens follow their role (re-read, so edits apply; a deleted
+    /// role refuses), token-store tokens their own creation parameters.
+    async fn renew(
+        &self,
+        target: Target,
+        record: TokenRecord,
+        body: &Body,
+        roles: &dyn RoleParams,
+        now: i64,
+    ) -> Result<Response, Error> {
+        if !record.renewable {
+            return Err(Error::BadRequest("lease is not renewable".into()));
+        }
+        let increment = fields::duration(body, "increment")?.unwrap_or(0);
+        let limits = if record.role.is_empty() {
+            TtlLimits::own(&self.system, record.creation_ttl, record.explicit_max_ttl, record.period)
+        } else {
+            let (mount, params) = roles.role_params(&record.mount, &record.role)?.ok_or_else(|| {
+                Error::BadRequest(format!("failed to renew entry: role {} does not exist during renewal", record.role))
+            })?;
+            TtlLimits::new(&self.system, Some(&mount.tune), &params)
+        };
+        let store = self.store.clone();
+        let renew_record = move |current: &TokenRecord| {
+            let ttl = limits.renewal_ttl(current, increment, now)?;
+            Ok::<_, Error>(TokenRecord {
+                expire_time: Some(now + ttl),
+                last_renewal_time: Some(now),
+                ..current.clone()
+            })
+        };
+        let (client_token, updated) = match target {
+            Target::Token(token) => {
+                let renewed = token.clone();
+                (token, blocking(move || Ok(store.update_token(&renewed, now, renew_record)?)).await?)
+            }
+            Target::Accessor(accessor) => {
+                (String::new(), blocking(move || Ok(store.update_accessor(&accessor, now, renew_record)?)).await?)
+            }
+        };
+        let updated = updated.ok_or_else(|| Error::BadRequest("token not found".into()))??;
+        let ttl = updated.expire_time.map_or(0, |at| at - now);
+        Ok(Response::auth(auth_block(client_token, &updated, ttl), "token", Vec::new()))
+    }
+
+    /// `auth/token/create(-orphan)`. Every created token is an orphan: jwtgate keeps no
+    /// parent/child tree yet.
+    async fn create(&self, caller: Caller, body: &Body, now: i64) -> Result<Response, Error> {
+        if fields::string(body, "type")?.is_some_and(|t| t == "batch") {
+            return Err(Error::BadRequest("batch tokens are not supported yet".into()));
+        }
+        let parent = &caller.record.policies;
+        let requested = fields::strings(body, "policies")?;
+        // Vault: without root or sudo, a child's policies must be a subset of its parent's (as
+        // sent, before case folding), its id is generated, and it has a parent.
+        if !caller.sudo {
+            let outside = requested
+                .iter()
+                .flatten()
+                .map(|p| p.trim())
+                .filter(|p| !p.is_empty())
+                .any(|p| !parent.iter().any(|q| q == p));
+            if outside {
+                return Err(Error::BadRequest("child policies must be subset of parent".into()));
+            }
+            if fields::string(body, "id")?.is_some_and(|id| !id.is_empty()) {
+                return Err(Error::BadRequest("root or sudo privileges required to specify token id".into()));
+            }
+            if fields::boolean(body, "no_parent")? == Some(true) {
+                return Err(Error::BadRequest("root or sudo privileges required to create orphan token".into()));
+            }
+        }
+        let mut policies: Vec<String> = match requested {
+            Some(list) => list.iter().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()).collect(),
+            None => parent.clone(),
+        };
+        if !caller.is_root() && policies.iter().any(|p| p == "root") {
+            return Err(Error::BadRequest("root or sudo privileges required to create a root token".into()));
+        }
+        let is_root_token = policies.iter().any(|p| p == "root");
+        // A parent without `default` cannot hand it out unless it has sudo.
+        let may_add_default = caller.sudo || parent.iter().any(|p| p == "default");
+        if !is_root_token
+            && may_add_default
+            && fields::boolean(body, "no_default_policy")? != Some(true)
+            && !policies.iter().any(|p| p == "default")
+        {
+            policies.push("default".into());
+        }
+        policies.sort();
+        policies.dedup();
+        let num_uses = fields::integer(body, "num_uses")?.unwrap_or(0);
+        if num_uses < 0 {
+            return Err(Error::BadRequest("number of uses cannot be negative".into()));
+        }
+        let ttl = fields::duration(body, "ttl")?.unwrap_or(0);
+        let explicit_max_ttl = fields::duration(body, "explicit_max_ttl")?.unwrap_or(0);
+        let period = fields::duration(body, "period")?.unwrap_or(0);
+        if ttl < 0 || explicit_max_ttl < 0 || period < 0 {
+            return Err(Error::BadRequest("ttl, explicit_max_ttl and period cannot be negative".into()));
+        }
+        let meta: std::collections::BTreeMap<String, String> = fields::object(body, "meta")?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .collect();
+        let (granted, mut warnings) = TtlLimits::own(&self.system, ttl, explicit_max_ttl, period).initial_ttl();
+        // Only a root token created without any TTL never expires (Vault's rule).
+        let never_expires = is_root_token && ttl == 0 && explicit_max_ttl == 0 && period == 0;
+        let display_name = fields::string(body, "display_name")?
+            .filter(|n| !n.is_empty())
+            .map_or_else(|| "token".into(), |n| format!("token-{n}"));
+        let token = fields::string(body, "id")?.filter(|id| !id.is_empty()).unwrap_or_else(ids::service_token);
+        let record = TokenRecord {
+            accessor: ids::accessor(),
+            policies,
+            meta,
+            display_name,
+            path: "auth/token/create".into(),
+            creation_time: now,
+            creation_ttl: if never_expires { 0 } else { granted },
+            expire_time: (!never_expires).then_some(now + granted),
+            explicit_max_ttl,
+            period,
+            num_uses,
+            renewable: fields::boolean(body, "renewable")?.unwrap_or(true),
+            orphan: true,
+            ..TokenRecord::default()
+        };
+        let (store, issued, stored) = (self.store.clone(), token.clone(), record.clone());
+        let exists = blocking(move || {
+            if store.lookup_token(&issued, now)?.is_some() {
+                return Ok(true);
+            }
+            store.create_token(&issued, &stored)?;
+            Ok(false)
+        })
+        .await?;
+        if exists {
+            return Err(Error::BadRequest("cannot create a token with a duplicate ID".into()));
+        }
+        warnings.extend(unknown_fields_warning(body, &CREATE_FIELDS));
+        let ttl = record.expire_time.map_or(0, |at| at - now);
+        Ok(Response::auth(auth_block(token, &record, ttl), "token", warnings))
+    }
+}
+
+fn token_type(id: &str) -> &'static str {
+    if id.starts_with(batch::PREFIX) {
+        "batch"
+    } else {
+        "service"
+    }
+}
+
+/// Vault's lookup object; `id` is the token as presented, or `""` for accessor lookups.
+fn lookup_data(id: &str, record: &TokenRecord, now: i64) -> Value {
+    json!({
+        "accessor": record.accessor, "creation_time": record.creation_time, "creation_ttl": record.creation_ttl,
+        "display_name": record.display_name, "entity_id": record.entity_id,
+        "expire_time": record.expire_time.map(crate::time::rfc3339),
+        "explicit_max_ttl": record.explicit_max_ttl, "id": id,
+        "issue_time": crate::time::rfc3339(record.creation_time), "meta": record.meta, "num_uses": record.num_uses,
+        "orphan": record.orphan, "path": record.path, "policies": record.policies, "renewable": record.renewable,
+        "ttl": record.expire_time.map_or(0, |at| (at - now).max(0)), "type": token_type(id),
+        "last_renewal_time": record.last_renewal_time, "period": (record.period > 0).then_some(record.period),
+    })
+}
+
+const NOT_RENEWABLE: &str = "batch tokens cannot be renewed";
+const NOT_REVOCABLE: &str = "batch tokens cannot be revoked";
+
+/// A token named by its value or by its accessor.
+enum Target {
+    Token(String),
+    Accessor(String),
+}
+
+fn required(body: &Body, field: &str, missing: &str) -> Result<String, Error> {
+    fields::string(body, field)?.filter(|v| !v.is_empty()).ok_or_else(|| Error::BadRequest(missing.to_owned()))
+}
+
+fn auth_block(client_token: String, record: &TokenRecord, ttl: i64) -> Auth {
+    Auth {
+        client_token,
+        accessor: record.accessor.clone(),
+        policies: record.policies.clone(),
+        token_policies: record.policies.clone(),
+        metadata: record.meta.iter().map(|(k, v)| (k.clone(), json!(v))).collect(),
+        lease_duration: ttl,
+        renewable: record.renewable,
+        entity_id: record.entity_id.clone(),
+        token_type: "service".into(),
+        orphan: record.orphan,
+        mfa_requirement: Value::Null,
+        num_uses: record.num_uses,
+    }
+}
+
+const CREATE_FIELDS: [&str; 13] = [
+    "id",
+    "policies",
+    "meta",
+    "no_parent",
+    "no_default_policy",
+    "renewable",
+    "ttl",
+    "explicit_max_ttl",
+    "display_name",
+    "num_uses",
+    "period",
+    "type",
+    "entity_alias",
+];
