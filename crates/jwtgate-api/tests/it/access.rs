@@ -3,49 +3,55 @@
 
 use crate::*;
 
-/// One sample request per endpoint kind, and whether a `default`-policy token may make it.
-fn samples() -> Vec<(&'static str, &'static str, Option<Value>, bool)> {
+/// Method, path, body, the `default` token's status (`None`: refused), root's status.
+type Sample = (&'static str, &'static str, Option<Value>, Option<u16>, u16);
+
+/// One sample request per endpoint kind: the status a `default`-policy token gets when it may
+/// make it, and the status root gets (public endpoints answer everyone as root does).
+fn samples() -> Vec<Sample> {
     vec![
-        ("GET", "sys/health", None, true),
-        ("GET", "sys/init", None, true),
-        ("GET", "sys/auth", None, false),
-        ("GET", "sys/auth/jwt", None, false),
-        ("POST", "sys/auth/other", Some(json!({"type": "jwt"})), false),
-        ("DELETE", "sys/auth/other", None, false),
-        ("GET", "auth/token/lookup-self", None, true),
-        ("PUT", "auth/token/renew-self", None, true),
-        ("GET", "auth/jwt/config", None, false),
-        ("PUT", "auth/jwt/config", Some(json!({"jwt_validation_pubkeys": [key().public_pem()]})), false),
-        ("LIST", "auth/jwt/role", None, false),
-        ("GET", "auth/jwt/role/my-role", None, false),
+        ("GET", "sys/health", None, Some(200), 200),
+        ("GET", "sys/init", None, Some(200), 200),
+        ("GET", "sys/auth", None, None, 200),
+        ("GET", "sys/auth/jwt", None, None, 200),
+        ("POST", "sys/auth/other", Some(json!({"type": "jwt"})), None, 204),
+        ("DELETE", "sys/auth/other", None, None, 204),
+        ("GET", "auth/token/lookup-self", None, Some(200), 200),
+        ("PUT", "auth/token/renew-self", None, Some(200), 400),
+        ("GET", "auth/jwt/config", None, None, 200),
+        ("PUT", "auth/jwt/config", Some(json!({"jwt_validation_pubkeys": [key().public_pem()]})), None, 204),
+        ("LIST", "auth/jwt/role", None, None, 200),
+        ("GET", "auth/jwt/role/my-role", None, None, 200),
         (
             "PUT",
             "auth/jwt/role/my-role",
             Some(json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault"})),
-            false,
+            None,
+            204,
         ),
-        ("DELETE", "auth/jwt/role/other", None, false),
-        ("PUT", "auth/jwt/login", Some(json!({"role": "my-role", "jwt": token()})), true),
-        ("POST", "auth/token/lookup", Some(json!({"token": ROOT})), false),
-        ("POST", "auth/token/lookup-accessor", Some(json!({"accessor": "x"})), false),
-        ("POST", "auth/token/renew", Some(json!({"token": ROOT})), false),
-        ("POST", "auth/token/renew-accessor", Some(json!({"accessor": "x"})), false),
-        ("POST", "auth/token/revoke-accessor", Some(json!({"accessor": "x"})), false),
-        ("POST", "auth/token/create", Some(json!({"policies": "default"})), false),
-        ("POST", "auth/token/create-orphan", Some(json!({"policies": "default"})), false),
-        ("POST", "auth/token/revoke", Some(json!({"token": "jgs.unknown"})), false),
-        ("LIST", "sys/policies/acl", None, false),
-        ("GET", "sys/policies/acl/default", None, false),
+        ("DELETE", "auth/jwt/role/other", None, None, 204),
+        ("PUT", "auth/jwt/login", Some(json!({"role": "my-role", "jwt": token()})), Some(200), 200),
+        ("POST", "auth/token/lookup", Some(json!({"token": ROOT})), None, 200),
+        ("POST", "auth/token/lookup-accessor", Some(json!({"accessor": "x"})), None, 400),
+        ("POST", "auth/token/renew", Some(json!({"token": ROOT})), None, 400),
+        ("POST", "auth/token/renew-accessor", Some(json!({"accessor": "x"})), None, 400),
+        ("POST", "auth/token/revoke-accessor", Some(json!({"accessor": "x"})), None, 204),
+        ("POST", "auth/token/create", Some(json!({"policies": "default"})), None, 200),
+        ("POST", "auth/token/create-orphan", Some(json!({"policies": "default"})), None, 200),
+        ("POST", "auth/token/revoke", Some(json!({"token": "jgs.unknown"})), None, 204),
+        ("LIST", "sys/policies/acl", None, None, 200),
+        ("GET", "sys/policies/acl/default", None, None, 200),
         (
             "PUT",
             "sys/policies/acl/reader",
             Some(json!({"policy": "path \"auth/jwt/role/*\" { capabilities = [\"read\", \"list\"] }"})),
-            false,
+            None,
+            204,
         ),
-        ("DELETE", "sys/policies/acl/nothing", None, false),
-        ("GET", "sys/metrics?format=prometheus", None, false),
-        ("GET", "sys/auth/jwt/tune", None, false),
-        ("PUT", "auth/token/revoke-self", None, true),
+        ("DELETE", "sys/policies/acl/nothing", None, None, 204),
+        ("GET", "sys/metrics?format=prometheus", None, None, 200),
+        ("GET", "sys/auth/jwt/tune", None, None, 200),
+        ("PUT", "auth/token/revoke-self", None, Some(204), 204),
     ]
 }
 
@@ -64,7 +70,7 @@ async fn every_route_enforces_its_access() {
     let mounts = vec!["jwt".to_owned()];
     let mut kinds: Vec<&str> = samples()
         .iter()
-        .map(|(_, path, _, _)| jwtgate_core::resolve(path.split('?').next().unwrap(), &mounts).unwrap().kind())
+        .map(|(_, path, _, _, _)| jwtgate_core::resolve(path.split('?').next().unwrap(), &mounts).unwrap().kind())
         .collect();
     kinds.sort_unstable();
     kinds.dedup();
@@ -72,7 +78,7 @@ async fn every_route_enforces_its_access() {
     all.sort_unstable();
     assert_eq!(kinds, all, "every endpoint kind has a sample in the access matrix");
 
-    for (method, path, body, default_allowed) in samples() {
+    for (method, path, body, default_status, root_status) in samples() {
         let public = matches!(path, "sys/health" | "sys/init" | "auth/jwt/login");
         let tokens = [
             ("none", None),
@@ -83,15 +89,15 @@ async fn every_route_enforces_its_access() {
         ];
         for (who, token) in tokens {
             let reply = server.call(method, path, token, body.clone()).await;
-            let allowed = public || (who == "default" && default_allowed);
-            if allowed {
-                assert_ne!(reply.status, 403, "{method} {path} as {who}: {}", reply.text);
+            let expected = if public { Some(root_status) } else { default_status.filter(|_| who == "default") };
+            if let Some(expected) = expected {
+                assert_eq!(reply.status.as_u16(), expected, "{method} {path} as {who}: {}", reply.text);
             } else {
                 assert_error(&reply, 403, Some("permission denied"));
             }
         }
         let as_root = server.call(method, path, Some(ROOT), body.clone()).await;
-        assert_ne!(as_root.status, 403, "{method} {path} as root: {}", as_root.text);
+        assert_eq!(as_root.status.as_u16(), root_status, "{method} {path} as root: {}", as_root.text);
     }
 }
 

@@ -6,6 +6,7 @@ mod admin;
 mod hostile;
 mod kubernetes;
 mod login;
+mod records;
 
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App};
@@ -35,7 +36,7 @@ pub struct Server {
     pub now: Arc<AtomicI64>,
 }
 
-fn test_clock(now: &Arc<AtomicI64>) -> jwtgate_core::Clock {
+pub fn test_clock(now: &Arc<AtomicI64>) -> jwtgate_core::Clock {
     let now = now.clone();
     Arc::new(move || SystemTime::UNIX_EPOCH + Duration::from_secs(now.load(Ordering::SeqCst) as u64))
 }
@@ -76,6 +77,11 @@ impl Server {
         if initialise {
             jwtgate_core::initialize(&store, NOW, Some(ROOT.into())).unwrap();
         }
+        Server::over(dir, store, adjust)
+    }
+
+    /// A server over an existing store in `dir` (a restart, or a restored backup).
+    pub fn over(dir: tempfile::TempDir, store: Arc<Store>, adjust: impl FnOnce(&mut CoreOptions)) -> Server {
         let now = Arc::new(AtomicI64::new(NOW));
         let mut options = CoreOptions::default();
         adjust(&mut options);

@@ -29,7 +29,7 @@ pub struct Tokens {
 }
 
 /// Where a role-issued token's renewal finds its role's current parameters (the auth methods).
-pub trait RoleParams {
+pub trait RoleParams: Sync {
     /// The mount and the role's token parameters; `None` if either is gone.
     fn role_params(&self, mount: &str, role: &str) -> Result<Option<(Mount, TokenParams)>, Error>;
 }
