@@ -57,27 +57,78 @@ struct ServerArgs {
     config: Option<String>,
 }
 
+/// `server` flags as Vault's (Go's `flag` package): one dash or two, `--flag value` or
+/// `--flag=value`, and a boolean flag takes `=false` (Go's `ParseBool`).
 fn parse_server_args(args: &[String]) -> Result<ServerArgs, String> {
+    use lexopt::prelude::*;
     let mut parsed = ServerArgs { dev: false, root_token: None, listen: None, data_dir: None, config: None };
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        let arg = arg.trim_start_matches('-');
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) => (name, Some(value.to_owned())),
-            None => (arg, None),
-        };
-        let mut value =
-            || inline.clone().or_else(|| iter.next().cloned()).ok_or_else(|| format!("--{name} needs a value"));
-        match name {
-            "dev" => parsed.dev = true,
-            "dev-root-token-id" => parsed.root_token = Some(value()?),
-            "dev-listen-address" | "listen-address" => parsed.listen = Some(value()?),
-            "data-dir" => parsed.data_dir = Some(value()?),
-            "config" => parsed.config = Some(value()?),
-            other => return Err(format!("unknown flag --{other}")),
+    // lexopt reads `-dev` as three short flags; Go reads it as `--dev`.
+    let normalised = args.iter().map(|a| {
+        if a.len() > 2 && a.starts_with('-') && !a.starts_with("--") {
+            format!("-{a}")
+        } else {
+            a.clone()
+        }
+    });
+    let mut parser = lexopt::Parser::from_args(normalised);
+    let text = |value: std::ffi::OsString| value.into_string().map_err(|_| "flag values must be UTF-8".to_owned());
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("dev") => {
+                parsed.dev = match parser.optional_value() {
+                    None => true,
+                    Some(value) => {
+                        let value = text(value)?;
+                        jwtgate_core::request::parse_bool(&value).ok_or_else(|| format!("invalid boolean value {value:?} for --dev"))?
+                    }
+                }
+            }
+            Long(name @ ("dev-root-token-id" | "dev-listen-address" | "listen-address" | "data-dir" | "config")) => {
+                let name = name.to_owned();
+                let value = text(parser.value().map_err(|e| e.to_string())?)?;
+                match name.as_str() {
+                    "dev-root-token-id" => parsed.root_token = Some(value),
+                    "data-dir" => parsed.data_dir = Some(value),
+                    "config" => parsed.config = Some(value),
+                    _ => parsed.listen = Some(value),
+                }
+            }
+            other => return Err(other.unexpected().to_string()),
         }
     }
     Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_server_args;
+
+    #[test]
+    fn server_flags_read_as_go_reads_them() {
+        let cases: &[(&[&str], Result<(bool, Option<&str>, Option<&str>), &str>)] = &[
+            (&[], Ok((false, None, None))),
+            (&["--dev"], Ok((true, None, None))),
+            (&["-dev"], Ok((true, None, None))),
+            (&["--dev=false"], Ok((false, None, None))),
+            (&["-dev=0"], Ok((false, None, None))),
+            (&["--dev=true", "-dev-root-token-id", "root"], Ok((true, Some("root"), None))),
+            (
+                &["--dev-root-token-id=root", "--listen-address", "127.0.0.1:1"],
+                Ok((false, Some("root"), Some("127.0.0.1:1"))),
+            ),
+            (&["--dev=maybe"], Err("invalid boolean value \"maybe\" for --dev")),
+            (&["--config"], Err("missing argument for option '--config'")),
+            (&["--nope"], Err("invalid option '--nope'")),
+        ];
+        for (args, expected) in cases {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            let got = parse_server_args(&args).map(|p| (p.dev, p.root_token, p.listen));
+            let expected = expected
+                .map(|(dev, root, listen)| (dev, root.map(str::to_owned), listen.map(str::to_owned)))
+                .map_err(str::to_owned);
+            assert_eq!(got, expected, "{args:?}");
+        }
+    }
 }
 
 fn main() -> ExitCode {
