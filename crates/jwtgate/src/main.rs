@@ -79,7 +79,8 @@ fn parse_server_args(args: &[String]) -> Result<ServerArgs, String> {
                     None => true,
                     Some(value) => {
                         let value = text(value)?;
-                        jwtgate_core::request::parse_bool(&value).ok_or_else(|| format!("invalid boolean value {value:?} for --dev"))?
+                        jwtgate_core::request::parse_bool(&value)
+                            .ok_or_else(|| format!("invalid boolean value {value:?} for --dev"))?
                     }
                 }
             }
@@ -103,9 +104,12 @@ fn parse_server_args(args: &[String]) -> Result<ServerArgs, String> {
 mod tests {
     use super::parse_server_args;
 
+    /// Arguments, and `--dev`, the root token id and the listen address they give (or the error).
+    type Case = (&'static [&'static str], Result<(bool, Option<&'static str>, Option<&'static str>), &'static str>);
+
     #[test]
     fn server_flags_read_as_go_reads_them() {
-        let cases: &[(&[&str], Result<(bool, Option<&str>, Option<&str>), &str>)] = &[
+        let cases: &[Case] = &[
             (&[], Ok((false, None, None))),
             (&["--dev"], Ok((true, None, None))),
             (&["-dev"], Ok((true, None, None))),
