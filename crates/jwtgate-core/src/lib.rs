@@ -17,7 +17,7 @@ pub mod sys;
 mod time;
 pub mod token;
 
-pub use auth::kubernetes::LocalServiceAccount;
+pub use auth::review::LocalServiceAccount;
 pub use error::Error;
 pub use fields::parse_duration;
 pub use pipeline::{Clock, Core, Options};

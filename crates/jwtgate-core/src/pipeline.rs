@@ -5,7 +5,7 @@
 
 use crate::acl::policies::Policies;
 use crate::acl::Capability;
-use crate::auth::kubernetes::LocalServiceAccount;
+use crate::auth::review::LocalServiceAccount;
 use crate::auth::{Methods, Services};
 use crate::error::Error;
 use crate::metrics::Metrics;

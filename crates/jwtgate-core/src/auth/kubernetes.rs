@@ -1,28 +1,22 @@
 //! The Kubernetes auth method (Vault's vault-plugin-auth-kubernetes; kubernetes-tokens.md
 //! §4.3): its config, its roles, login by TokenReview; and the same TokenReview check for JWT
-//! roles with `token_review = true`. Login refusals are 403, as in Vault. The decisions about
+//! roles with `token_review = true` (in `review`). Login refusals are 403, as in Vault. The decisions about
 //! a token's claims are the verifier's ([`ServiceAccountPolicy`]).
 
-use super::jwt::config::JwtConfig;
+use super::review::{check_ca, hide_reviewer_jwt, host, review, unix, Reviewer};
 use super::{AuthMethod, Runtime, Services};
 use crate::error::Error;
 use crate::fields;
 use crate::request::Body;
 use crate::token::issue::Login;
 use crate::token::params::TokenParams;
-use jwtgate_verifier::{
-    Fetch, KeyConfig, ReviewRequest, ReviewedUser, ServiceAccount, ServiceAccountPolicy, Validator,
-};
+use jwtgate_verifier::{Fetch, KeyConfig, ServiceAccount, ServiceAccountPolicy, Validator};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::future::Future;
 use std::net::IpAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::SystemTime;
-
-/// Where a pod's service-account token and CA are mounted.
-pub const POD_SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 const CONFIG_FIELDS: [&str; 8] = [
     "kubernetes_host",
@@ -234,44 +228,6 @@ impl AuthMethod for Kubernetes {
     }
 }
 
-/// `kubernetes_host` as a base URL: a bare `host[:port]` means https; http is refused, since
-/// the reviewer's bearer token would cross the network in clear.
-pub fn host(raw: &str) -> Result<String, Error> {
-    let raw = raw.trim().trim_end_matches('/');
-    if raw.is_empty() {
-        return Err(Error::BadRequest("no host provided".into()));
-    }
-    if raw.starts_with("http://") {
-        return Err(Error::BadRequest(format!("kubernetes_host must be an https URL, got {raw:?}")));
-    }
-    let url = if raw.starts_with("https://") { raw.to_owned() } else { format!("https://{raw}") };
-    let authority = &url["https://".len()..];
-    if authority.is_empty() || authority.contains(['/', '?', '#', ' ']) {
-        return Err(Error::BadRequest(format!("invalid kubernetes_host {raw:?}")));
-    }
-    Ok(url)
-}
-
-pub fn check_ca(pem: &str) -> Result<(), Error> {
-    if pem.trim().is_empty() {
-        return Ok(());
-    }
-    jwtgate_verifier::parse_ca_bundle(pem)
-        .map(drop)
-        .map_err(|_| Error::BadRequest("could not parse CA PEM value successfully".into()))
-}
-
-/// The read shape: the reviewer JWT is a secret, so only whether it is set is shown.
-pub fn hide_reviewer_jwt(config: &mut Map<String, Value>) {
-    if let Some(jwt) = config.remove("token_reviewer_jwt") {
-        config.insert("token_reviewer_jwt_set".into(), json!(jwt.as_str().is_some_and(|j| !j.is_empty())));
-    }
-}
-
-fn unix(now: SystemTime) -> i64 {
-    now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 /// `auth/<kubernetes mount>/login`.
 async fn login(
     runtime: &Runtime<Kubernetes>,
@@ -316,7 +272,12 @@ async fn login(
         namespaces: role.bound_service_account_namespaces.clone(),
     };
     let account = policy.check(&claims, unix(now)).map_err(refuse)?;
-    let reviewer = Reviewer::of_kubernetes(config);
+    let reviewer = Reviewer {
+        host: &config.kubernetes_host,
+        ca: &config.kubernetes_ca_cert,
+        token_reviewer_jwt: &config.token_reviewer_jwt,
+        local: !config.disable_local_ca_jwt,
+    };
     let reviewed = review(services, &reviewer, &jwt, &policy.review_audiences(&claims), now)
         .await
         .map_err(|e| denied(&mount.path, &shown, e))?;
@@ -346,121 +307,4 @@ async fn login(
 fn denied(mount: &str, role: &str, reason: String) -> Error {
     tracing::info!(mount = %mount, %role, %reason, "login refused by TokenReview");
     Error::LoginDenied(reason)
-}
-
-/// Where and as whom to ask a cluster about a token.
-struct Reviewer<'a> {
-    host: &'a str,
-    ca: &'a str,
-    token_reviewer_jwt: &'a str,
-    /// Use the pod's own token and CA when the config names none.
-    local: bool,
-}
-
-impl<'a> Reviewer<'a> {
-    fn of_kubernetes(config: &'a KubernetesConfig) -> Reviewer<'a> {
-        Reviewer {
-            host: &config.kubernetes_host,
-            ca: &config.kubernetes_ca_cert,
-            token_reviewer_jwt: &config.token_reviewer_jwt,
-            local: !config.disable_local_ca_jwt,
-        }
-    }
-
-    fn of_jwt(config: &'a JwtConfig) -> Reviewer<'a> {
-        Reviewer {
-            host: config.kubernetes_host.as_deref().unwrap_or_default(),
-            ca: config.kubernetes_ca_cert.as_deref().unwrap_or_default(),
-            token_reviewer_jwt: config.token_reviewer_jwt.as_deref().unwrap_or_default(),
-            local: true,
-        }
-    }
-}
-
-/// Asks the cluster about `jwt`. The reviewer is `token_reviewer_jwt`, else the pod's own
-/// token when jwtgate runs in a pod, else the client's JWT itself.
-async fn review(
-    services: &Services,
-    reviewer: &Reviewer<'_>,
-    jwt: &str,
-    audiences: &[String],
-    now: SystemTime,
-) -> Result<ReviewedUser, String> {
-    let now = unix(now);
-    let local = &services.local_service_account;
-    let bearer = match reviewer.token_reviewer_jwt {
-        configured if !configured.is_empty() => configured.to_owned(),
-        _ => reviewer.local.then(|| local.token(now)).flatten().unwrap_or_else(|| jwt.to_owned()),
-    };
-    let ca = match reviewer.ca {
-        configured if !configured.is_empty() => Some(configured.to_owned()),
-        _ => reviewer.local.then(|| local.ca(now)).flatten(),
-    };
-    let request = ReviewRequest { host: reviewer.host, ca_pem: ca.as_deref(), bearer: &bearer, token: jwt, audiences };
-    services.reviewer.review(request).await.map_err(|e| e.to_string())
-}
-
-/// The `token_review` check of a JWT role, after offline validation: the cluster must still
-/// vouch for the token and name the same service account.
-pub async fn confirm_with_cluster(
-    services: &Services,
-    config: &JwtConfig,
-    jwt: &str,
-    claims: &Map<String, Value>,
-    audiences: &[String],
-    now: SystemTime,
-) -> Result<(), Error> {
-    if config.kubernetes_host.as_deref().is_none_or(str::is_empty) {
-        return Err(Error::BadRequest(
-            "the role sets token_review but the mount's config has no kubernetes_host".into(),
-        ));
-    }
-    let account = ServiceAccount::from_claims(claims);
-    let reviewed =
-        review(services, &Reviewer::of_jwt(config), jwt, audiences, now).await.map_err(Error::LoginDenied)?;
-    account.matches_review(&reviewed).map_err(Error::LoginDenied)
-}
-
-/// The pod's own service-account token and CA, for when jwtgate runs in a pod and the config
-/// names no reviewer: re-read every minute (kubelet rotates the token) and every hour (CA).
-#[derive(Debug)]
-pub struct LocalServiceAccount {
-    dir: PathBuf,
-    cache: Mutex<[Option<FileRead>; 2]>,
-}
-
-/// When a file was read, and what it held.
-type FileRead = (i64, Option<String>);
-
-impl LocalServiceAccount {
-    pub fn new(dir: impl Into<PathBuf>) -> LocalServiceAccount {
-        LocalServiceAccount { dir: dir.into(), cache: Mutex::new([None, None]) }
-    }
-
-    pub fn token(&self, now: i64) -> Option<String> {
-        self.read(0, "token", 60, now)
-    }
-
-    pub fn ca(&self, now: i64) -> Option<String> {
-        self.read(1, "ca.crt", 3600, now)
-    }
-
-    fn read(&self, slot: usize, file: &str, max_age: i64, now: i64) -> Option<String> {
-        let mut cache = self.cache.lock().ok()?;
-        if let Some((read_at, value)) = &cache[slot] {
-            if now - read_at < max_age {
-                return value.clone();
-            }
-        }
-        let value =
-            std::fs::read_to_string(self.dir.join(file)).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        cache[slot] = Some((now, value.clone()));
-        value
-    }
-}
-
-impl Default for LocalServiceAccount {
-    fn default() -> LocalServiceAccount {
-        LocalServiceAccount::new(POD_SERVICE_ACCOUNT_DIR)
-    }
 }

@@ -10,6 +10,7 @@
 
 pub mod jwt;
 pub mod kubernetes;
+pub mod review;
 
 use crate::error::Error;
 use crate::request::{unknown_fields_warning, Body, Operation, Response};
@@ -40,7 +41,7 @@ pub struct Services {
     /// Asks clusters about tokens (Kubernetes auth, `token_review` roles).
     pub reviewer: Arc<dyn Review>,
     /// The pod's own service-account token and CA, when jwtgate runs in a pod.
-    pub local_service_account: kubernetes::LocalServiceAccount,
+    pub local_service_account: review::LocalServiceAccount,
 }
 
 /// One auth method: how its records are written and read, and how a login is decided.

@@ -159,10 +159,10 @@ impl JwtConfig {
             Ok(fields::string(body, field)?.filter(|v| !v.is_empty()))
         };
         if let Some(host) = given("kubernetes_host")? {
-            self.kubernetes_host = Some(crate::auth::kubernetes::host(&host)?);
+            self.kubernetes_host = Some(crate::auth::review::host(&host)?);
         }
         if let Some(ca) = given("kubernetes_ca_cert")? {
-            crate::auth::kubernetes::check_ca(&ca)?;
+            crate::auth::review::check_ca(&ca)?;
             self.kubernetes_ca_cert = Some(ca);
         }
         if let Some(reviewer) = given("token_reviewer_jwt")? {
@@ -175,8 +175,18 @@ impl JwtConfig {
     pub fn read(&self) -> Map<String, Value> {
         let Ok(Value::Object(mut out)) = serde_json::to_value(self) else { return Map::new() };
         out.remove("oidc_client_secret");
-        crate::auth::kubernetes::hide_reviewer_jwt(&mut out);
+        crate::auth::review::hide_reviewer_jwt(&mut out);
         out
+    }
+
+    /// Where `token_review` roles ask: the TokenReview fields, else the pod's own.
+    pub fn reviewer(&self) -> crate::auth::review::Reviewer<'_> {
+        crate::auth::review::Reviewer {
+            host: self.kubernetes_host.as_deref().unwrap_or_default(),
+            ca: self.kubernetes_ca_cert.as_deref().unwrap_or_default(),
+            token_reviewer_jwt: self.token_reviewer_jwt.as_deref().unwrap_or_default(),
+            local: true,
+        }
     }
 
     /// Whether the mount is in Vault's OIDC-flow mode, where JWT login is refused.

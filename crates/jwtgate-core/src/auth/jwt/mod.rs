@@ -116,9 +116,9 @@ async fn login(
         bad(e.to_string())
     })?;
     if role.token_review == Some(true) {
-        super::kubernetes::confirm_with_cluster(
+        super::review::confirm_with_cluster(
             services,
-            config,
+            &config.reviewer(),
             jwt,
             &identity.claims(),
             &loaded.prepared.bound_audiences,
