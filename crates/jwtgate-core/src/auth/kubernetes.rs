@@ -1,7 +1,7 @@
 //! The Kubernetes auth method (Vault's vault-plugin-auth-kubernetes; kubernetes-tokens.md
-//! §4.3): its config, its roles, login by TokenReview; and the same TokenReview check for JWT
-//! roles with `token_review = true` (in `review`). Login refusals are 403, as in Vault. The decisions about
-//! a token's claims are the verifier's ([`ServiceAccountPolicy`]).
+//! §4.3): its config, its roles, login by TokenReview (`super::review`). Login refusals are
+//! 403, as in Vault. The decisions about a token's claims are the verifier's
+//! ([`ServiceAccountPolicy`]).
 
 use super::review::{check_ca, hide_reviewer_jwt, host, review, unix, Reviewer};
 use super::{AuthMethod, Runtime, Services};
