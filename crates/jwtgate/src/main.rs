@@ -11,6 +11,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Printed on stdout, followed by the URL, once the listener is bound.
+const READY_LINE: &str = "jwtgate listening on ";
+
 const USAGE: &str = "\
 usage: jwtgate <command> [options] [args]
 
@@ -234,16 +237,11 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
     let options = Options { fsync: settings.fsync, ..Options::new(&data_dir) };
     let store = Arc::new(Store::open(&options).map_err(|e| e.to_string())?);
     let clock: jwtgate_core::Clock = Arc::new(clock::now);
+    let mut dev_root = None;
     if args.dev {
         let now = clock::unix_now();
         let root = jwtgate_core::initialize(&store, now, args.root_token.clone()).map_err(|e| e.to_string())?;
-        let root = root.or(args.root_token).unwrap_or_default();
-        println!("WARNING! dev mode is enabled! In this mode, jwtgate keeps its state in a temporary");
-        println!("directory, listens on plain HTTP, and starts initialised with a root token.\n");
-        println!("You may need to set the following environment variables:\n");
-        println!("    $ export VAULT_ADDR='http://{}'\n", settings.address);
-        println!("Root Token: {root}\n");
-        println!("Development mode should NOT be used in production installations!");
+        dev_root = Some(root.or(args.root_token).unwrap_or_default());
         tracing::warn!("dev mode: plain HTTP and a temporary store");
     }
     let fetcher: Arc<dyn jwtgate_verifier::Fetch> = Arc::new(jwtgate_verifier::HttpsFetcher::default());
@@ -269,9 +267,24 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
             server.bind(&settings.address)
         }
     };
-    let server = server.map_err(|e| format!("listen on {}: {e}", settings.address))?.run();
+    let server = server.map_err(|e| format!("listen on {}: {e}", settings.address))?;
+    // The bound address, not the configured one: `:0` picks a free port.
+    let address = server.addrs().first().map_or_else(|| settings.address.clone(), ToString::to_string);
+    let server = server.run();
     let scheme = if settings.tls.is_some() { "https" } else { "http" };
-    tracing::info!(address = %format!("{scheme}://{}", settings.address), data_dir = %data_dir.display(), "jwtgate listening");
+    if let Some(root) = dev_root {
+        println!("WARNING! dev mode is enabled! In this mode, jwtgate keeps its state in a temporary");
+        println!("directory, listens on plain HTTP, and starts initialised with a root token.\n");
+        println!("You may need to set the following environment variables:\n");
+        println!("    $ export VAULT_ADDR='http://{address}'\n");
+        println!("Root Token: {root}\n");
+        println!("Development mode should NOT be used in production installations!");
+    }
+    // The ready line tests and scripts wait for: the server accepts connections from now on.
+    println!("{READY_LINE}{scheme}://{address}");
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    tracing::info!(address = %format!("{scheme}://{address}"), data_dir = %data_dir.display(), "jwtgate listening");
     server.await.map_err(|e| format!("server failed: {e}"))?;
     // In-flight requests have finished; every acknowledged write was flushed before its answer.
     tracing::info!("jwtgate stopped");
