@@ -164,24 +164,16 @@ pub struct Logical {
 }
 
 impl Response {
+    fn logical(data: Value, auth: Option<Auth>, warnings: Vec<String>, mount_type: &str) -> Response {
+        Response::Logical(Logical { data, auth, warnings, mount_type: mount_type.to_owned(), data_at_top_level: false })
+    }
+
     pub fn data(data: Value, mount_type: &str) -> Response {
-        Response::Logical(Logical {
-            data,
-            auth: None,
-            warnings: Vec::new(),
-            mount_type: mount_type.to_owned(),
-            data_at_top_level: false,
-        })
+        Response::logical(data, None, Vec::new(), mount_type)
     }
 
     pub fn auth(auth: Auth, mount_type: &str, warnings: Vec<String>) -> Response {
-        Response::Logical(Logical {
-            data: Value::Null,
-            auth: Some(auth),
-            warnings,
-            mount_type: mount_type.to_owned(),
-            data_at_top_level: false,
-        })
+        Response::logical(Value::Null, Some(auth), warnings, mount_type)
     }
 
     /// 204, or the warnings in an envelope when there are any (Vault's write answers).
@@ -189,13 +181,7 @@ impl Response {
         if warnings.is_empty() {
             return Response::NoContent;
         }
-        Response::Logical(Logical {
-            data: Value::Null,
-            auth: None,
-            warnings,
-            mount_type: mount_type.to_owned(),
-            data_at_top_level: false,
-        })
+        Response::logical(Value::Null, None, warnings, mount_type)
     }
 
     pub fn json(body: Value) -> Response {

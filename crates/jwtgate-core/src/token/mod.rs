@@ -154,19 +154,20 @@ impl Tokens {
                 let message = if action == TokenAction::Renew { NOT_RENEWABLE } else { NOT_REVOCABLE };
                 Err(Error::BadRequest(message.into()))
             }
-            TokenAction::Renew => {
-                let token = required(body, "token", "missing token ID")?;
-                let lookup = token.clone();
-                let record = blocking(move || Ok(store.lookup_token(&lookup, now)?)).await?;
+            TokenAction::Renew | TokenAction::RenewAccessor => {
+                let target = if action == TokenAction::Renew {
+                    Target::Token(required(body, "token", "missing token ID")?)
+                } else {
+                    Target::Accessor(required(body, "accessor", "missing accessor")?)
+                };
+                let lookup = target.clone();
+                let record = blocking(move || match lookup {
+                    Target::Token(token) => Ok(store.lookup_token(&token, now)?),
+                    Target::Accessor(accessor) => Ok(store.lookup_accessor(&accessor, now)?),
+                })
+                .await?;
                 let record = record.ok_or_else(|| Error::BadRequest("token not found".into()))?;
-                self.renew(Target::Token(token), record, body, roles, now).await
-            }
-            TokenAction::RenewAccessor => {
-                let accessor = required(body, "accessor", "missing accessor")?;
-                let lookup = accessor.clone();
-                let record = blocking(move || Ok(store.lookup_accessor(&lookup, now)?)).await?;
-                let record = record.ok_or_else(|| Error::BadRequest("token not found".into()))?;
-                self.renew(Target::Accessor(accessor), record, body, roles, now).await
+                self.renew(target, record, body, roles, now).await
             }
             TokenAction::Revoke => {
                 let token = required(body, "token", "missing token ID")?;
@@ -364,6 +365,7 @@ const NOT_RENEWABLE: &str = "batch tokens cannot be renewed";
 const NOT_REVOCABLE: &str = "batch tokens cannot be revoked";
 
 /// A token named by its value or by its accessor.
+#[derive(Clone)]
 enum Target {
     Token(String),
     Accessor(String),
