@@ -321,7 +321,8 @@ impl Methods {
             return Ok(runtime.clone());
         }
         let generation = self.generation.load(Ordering::SeqCst);
-        let mount = self.mount(path)?.ok_or(Error::Internal)?;
+        // Disabled since the request was routed.
+        let mount = self.mount(path)?.ok_or_else(|| Error::NoHandler(format!("auth/{path}")))?;
         let runtime = build(self.store.clone(), mount, &self.services.fetcher, self.generation.clone())?;
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
         // A change since this build began: serve this request from it, but do not keep it.
