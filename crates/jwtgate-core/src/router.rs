@@ -85,9 +85,9 @@ impl Endpoint {
     pub fn access(&self) -> Access {
         match self {
             Endpoint::Health | Endpoint::Init | Endpoint::Login(_) => Access::Public,
-            // `sys/auth/*` (enable, read, disable, tune) and minting orphans are root-protected in Vault.
+            // `sys/auth/*` (enable, read, disable, tune) is root-protected in Vault. `create-orphan`
+            // is not: its ACL decides (OpenBao 2.7.2 agrees).
             Endpoint::AuthMount(_) | Endpoint::AuthTune(_) => Access::Sudo,
-            Endpoint::TokenAdmin(TokenAction::CreateOrphan) => Access::Sudo,
             _ => Access::Policy,
         }
     }

@@ -248,3 +248,24 @@ async fn non_root_token_creation_is_bounded_by_the_parent() {
     let chosen = server.call("POST", "auth/token/lookup", Some(ROOT), Some(json!({"token": "sudo-chosen-id"}))).await;
     assert_eq!(chosen.status, 200, "{}", chosen.text);
 }
+
+/// `auth/token/create-orphan` needs only its ACL, not sudo (as in Vault and OpenBao 2.7.2), and
+/// the parent's policies still bound the orphan's.
+#[actix_web::test]
+async fn create_orphan_is_governed_by_its_acl() {
+    let server = Server::new();
+    let policy = "path \"auth/token/create-orphan\" { capabilities = [\"update\"] }";
+    let body = json!({ "policy": policy });
+    assert_eq!(server.call("PUT", "sys/policies/acl/orphaner", Some(ROOT), Some(body)).await.status, 204);
+    let parent = server.call("POST", "auth/token/create", Some(ROOT), Some(json!({"policies": "orphaner"}))).await;
+    let parent = parent.body["auth"]["client_token"].as_str().unwrap().to_owned();
+    let orphan = server.call("POST", "auth/token/create-orphan", Some(&parent), Some(json!({}))).await;
+    assert_eq!(orphan.status, 200, "{}", orphan.text);
+    assert_eq!(orphan.body["auth"]["orphan"], true);
+    assert_eq!(orphan.body["auth"]["policies"], json!(["default", "orphaner"]));
+    let wider =
+        server.call("POST", "auth/token/create-orphan", Some(&parent), Some(json!({"policies": "admin"}))).await;
+    assert_error(&wider, 400, Some("child policies must be subset of parent"));
+    let elsewhere = server.call("POST", "auth/token/create", Some(&parent), Some(json!({}))).await;
+    assert_error(&elsewhere, 403, Some("permission denied"));
+}
