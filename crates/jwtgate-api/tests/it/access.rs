@@ -269,3 +269,36 @@ async fn create_orphan_is_governed_by_its_acl() {
     let elsewhere = server.call("POST", "auth/token/create", Some(&parent), Some(json!({}))).await;
     assert_error(&elsewhere, 403, Some("permission denied"));
 }
+
+/// JSON-syntax and legacy `policy = "..."` policies are accepted as Vault's parser accepts
+/// them, and an exact rule on a collection grants LIST on it.
+#[actix_web::test]
+async fn json_and_legacy_policies_and_collection_rules() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    let policies = [
+        ("json-reader", r#"{"path": {"auth/jwt/role/*": {"capabilities": ["read"]}}}"#.to_owned()),
+        ("legacy-reader", "path \"auth/jwt/config\" { policy = \"read\" }".to_owned()),
+        ("lister", "path \"auth/jwt/role\" { capabilities = [\"list\"] }".to_owned()),
+    ];
+    for (name, policy) in &policies {
+        let written =
+            server.call("PUT", &format!("sys/policies/acl/{name}"), Some(ROOT), Some(json!({"policy": policy}))).await;
+        assert_eq!(written.status, 204, "{name}: {}", written.text);
+    }
+    let created = server
+        .call("POST", "auth/token/create", Some(ROOT), Some(json!({"policies": "json-reader,legacy-reader,lister"})))
+        .await;
+    let token = created.body["auth"]["client_token"].as_str().unwrap().to_owned();
+    let cases: Vec<(&str, &str, u16)> = vec![
+        ("GET", "auth/jwt/role/my-role", 200),
+        ("GET", "auth/jwt/config", 200),
+        ("LIST", "auth/jwt/role", 200),
+        ("GET", "auth/jwt/role?list=true", 200),
+        ("DELETE", "auth/jwt/role/my-role", 403),
+        ("PUT", "auth/jwt/config", 403),
+    ];
+    for (method, path, status) in cases {
+        let reply = server.call(method, path, Some(&token), None).await;
+        assert_eq!(reply.status.as_u16(), status, "{method} {path}: {}", reply.text);
+    }
+}

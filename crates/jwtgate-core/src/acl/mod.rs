@@ -1,4 +1,4 @@
-//! Vault's ACL policy language (the HCL subset policies use) and its evaluation:
+//! Vault's ACL policy language (HCL, parsed by `hcl-rs`, or its JSON form) and its evaluation:
 //! `path "<pattern>" { capabilities = [...] }`, `*` suffix and `+` segment globs, capabilities
 //! merged per pattern across a token's policies, `deny` winning, and Vault's precedence between
 //! patterns that match the same path.
@@ -58,173 +58,198 @@ path "auth/token/revoke-self" {
 }
 "#;
 
-/// Parses a policy. Errors name the line.
+/// Parses a policy in Vault's HCL, or in the JSON form Vault's HCL parser also reads
+/// (`{"path": {"<pattern>": {"capabilities": [...]}}}`). Errors name the line.
 pub fn parse(text: &str) -> Result<Policy, String> {
-    let tokens = tokenize(text)?;
+    let stanzas = if text.trim_start().starts_with('{') { json_stanzas(text)? } else { hcl_stanzas(text)? };
     let mut policy = Policy::default();
-    let mut position = 0;
-    let next = |position: &mut usize| -> Option<&Token> {
-        let token = tokens.get(*position);
-        *position += 1;
-        token
-    };
-    while let Some(token) = next(&mut position) {
-        let Token { kind: Kind::Ident(word), line } = token else {
-            return Err(format!("line {}: expected `path`", token.line));
-        };
-        if word != "path" {
-            return Err(format!("line {line}: unsupported stanza {word:?} (only `path` blocks are supported)"));
-        }
-        let pattern = match next(&mut position) {
-            Some(Token { kind: Kind::Str(pattern), .. }) => pattern.trim_start_matches('/').to_owned(),
-            _ => return Err(format!("line {line}: `path` needs a quoted pattern")),
-        };
-        match next(&mut position) {
-            Some(Token { kind: Kind::Open, .. }) => {}
-            _ => return Err(format!("line {line}: expected `{{` after path {pattern:?}")),
-        }
-        let mut capabilities = None;
-        loop {
-            match next(&mut position) {
-                Some(Token { kind: Kind::Close, .. }) => break,
-                Some(Token { kind: Kind::Ident(key), line }) => {
-                    match next(&mut position) {
-                        Some(Token { kind: Kind::Equals, .. }) => {}
-                        _ => return Err(format!("line {line}: expected `=` after {key}")),
-                    }
-                    let list = parse_list(&tokens, &mut position, *line)?;
-                    match key.as_str() {
-                        "capabilities" => {
-                            let mut parsed = Vec::new();
-                            for name in list {
-                                match Capability::parse(&name) {
-                                    Some(capability) => parsed.push(capability),
-                                    None if ["patch", "subscribe", "recover"].contains(&name.as_str()) => {}
-                                    None => return Err(format!("line {line}: unknown capability {name:?}")),
-                                }
-                            }
-                            capabilities = Some(parsed);
+    let mut searched = 0;
+    for Stanza { pattern, attributes } in stanzas {
+        // Semantic errors name the line the path's pattern is on.
+        let quoted = format!("\"{pattern}\"");
+        let at = text[searched..].find(&quoted).map_or(searched, |i| searched + i);
+        searched = at;
+        let line = text[..at].matches('\n').count() + 1;
+        let mut granted = Vec::new();
+        for (key, value) in attributes {
+            match (key.as_str(), value) {
+                ("capabilities", Item::List(names)) => {
+                    for name in names {
+                        match Capability::parse(&name) {
+                            Some(capability) => granted.push(capability),
+                            None if ["patch", "subscribe", "recover"].contains(&name.as_str()) => {}
+                            None => return Err(format!("line {line}: unknown capability {name:?}")),
                         }
-                        other => return Err(format!("line {line}: unsupported path parameter {other:?}")),
                     }
                 }
-                _ => return Err(format!("line {line}: unterminated path block {pattern:?}")),
+                // The pre-0.9 form Vault still reads.
+                ("policy", Item::Text(legacy)) => granted
+                    .extend(legacy_capabilities(&legacy).ok_or_else(|| {
+                        format!("line {line}: invalid policy {legacy:?} (deny, read, write or sudo)")
+                    })?),
+                ("comment", Item::Text(_)) => {}
+                ("capabilities", _) => return Err(format!("line {line}: capabilities must be a list of strings")),
+                ("policy" | "comment", _) => return Err(format!("line {line}: {key} must be a string")),
+                (other, _) => return Err(format!("line {line}: unsupported path parameter {other:?}")),
             }
         }
+        let pattern = pattern.trim_start_matches('/').to_owned();
         let entry = policy.rules.entry(pattern).or_default();
-        entry.extend(capabilities.unwrap_or_default());
+        entry.extend(granted);
         entry.sort();
         entry.dedup();
     }
     Ok(policy)
 }
 
-fn parse_list(tokens: &[Token], position: &mut usize, line: usize) -> Result<Vec<String>, String> {
-    match tokens.get(*position) {
-        Some(Token { kind: Kind::OpenList, .. }) => *position += 1,
-        _ => return Err(format!("line {line}: expected a list")),
+/// Vault's `policy = "..."` shorthand.
+fn legacy_capabilities(policy: &str) -> Option<Vec<Capability>> {
+    use Capability::*;
+    Some(match policy {
+        "deny" => vec![Deny],
+        "read" => vec![Read, List],
+        "write" => vec![Create, Read, Update, Delete, List],
+        "sudo" => vec![Create, Read, Update, Delete, List, Sudo],
+        _ => return None,
+    })
+}
+
+/// One `path` block: its pattern and its attributes.
+struct Stanza {
+    pattern: String,
+    attributes: Vec<(String, Item)>,
+}
+
+/// An attribute's value, as far as policies use them.
+enum Item {
+    Text(String),
+    List(Vec<String>),
+    Other,
+}
+
+fn hcl_stanzas(text: &str) -> Result<Vec<Stanza>, String> {
+    use hcl::{BlockLabel, Expression, Structure};
+    let body = hcl::parse(text).map_err(|error| match error {
+        hcl::Error::Parse(parse) => {
+            let what = if unbalanced(text) { "unterminated block, list or string: " } else { "" };
+            format!("line {}: {what}{}", parse.location().line(), parse.message())
+        }
+        other => other.to_string(),
+    })?;
+    let mut stanzas = Vec::new();
+    for structure in body.into_inner() {
+        let block = match structure {
+            Structure::Attribute(attribute) if attribute.key.as_str() == "name" => continue,
+            Structure::Attribute(attribute) => {
+                return Err(format!(
+                    "unsupported stanza {:?} (only `path` blocks are supported)",
+                    attribute.key.as_str()
+                ))
+            }
+            Structure::Block(block) => block,
+        };
+        if block.identifier.as_str() != "path" {
+            let line = line_of(text, block.identifier.as_str());
+            return Err(format!(
+                "line {line}: unsupported stanza {:?} (only `path` blocks are supported)",
+                block.identifier.as_str()
+            ));
+        }
+        let pattern = match block.labels.as_slice() {
+            [BlockLabel::String(pattern)] => pattern.clone(),
+            _ => return Err(format!("line {}: `path` needs a quoted pattern", line_of(text, "path"))),
+        };
+        let mut attributes = Vec::new();
+        for structure in block.body.into_inner() {
+            match structure {
+                Structure::Attribute(attribute) => {
+                    let item = match attribute.expr {
+                        Expression::String(text) => Item::Text(text),
+                        Expression::Array(items) => items
+                            .into_iter()
+                            .map(|item| match item {
+                                Expression::String(text) => Some(text),
+                                _ => None,
+                            })
+                            .collect::<Option<Vec<String>>>()
+                            .map_or(Item::Other, Item::List),
+                        _ => Item::Other,
+                    };
+                    attributes.push((attribute.key.as_str().to_owned(), item));
+                }
+                Structure::Block(inner) => attributes.push((inner.identifier.as_str().to_owned(), Item::Other)),
+            }
+        }
+        stanzas.push(Stanza { pattern, attributes });
     }
-    let mut items = Vec::new();
-    loop {
-        let token = tokens.get(*position).ok_or_else(|| format!("line {line}: unterminated list"))?;
-        *position += 1;
-        match &token.kind {
-            Kind::CloseList => return Ok(items),
-            Kind::Comma => {}
-            Kind::Str(item) => items.push(item.clone()),
-            _ => return Err(format!("line {}: expected a string in the list", token.line)),
+    Ok(stanzas)
+}
+
+fn json_stanzas(text: &str) -> Result<Vec<Stanza>, String> {
+    use serde_json::Value;
+    let document: Value = serde_json::from_str(text).map_err(|e| format!("line {}: {e}", e.line()))?;
+    let Value::Object(top) = document else { return Err("line 1: a JSON policy must be an object".into()) };
+    let item = |value: Value| match value {
+        Value::String(text) => Item::Text(text),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(text) => Some(text),
+                _ => None,
+            })
+            .collect::<Option<Vec<String>>>()
+            .map_or(Item::Other, Item::List),
+        _ => Item::Other,
+    };
+    let mut stanzas = Vec::new();
+    for (key, value) in top {
+        match key.as_str() {
+            "name" => continue,
+            "path" => {}
+            other => return Err(format!("unsupported stanza {other:?} (only `path` blocks are supported)")),
+        }
+        // `"path": {...}` or, as HCL's JSON allows, a list of such objects.
+        let blocks = match value {
+            Value::Array(blocks) => blocks,
+            single => vec![single],
+        };
+        for block in blocks {
+            let Value::Object(paths) = block else { return Err("`path` must map patterns to objects".into()) };
+            for (pattern, rules) in paths {
+                let Value::Object(rules) = rules else {
+                    return Err(format!("path {pattern:?} must hold an object"));
+                };
+                let attributes = rules.into_iter().map(|(key, value)| (key, item(value))).collect();
+                stanzas.push(Stanza { pattern, attributes });
+            }
         }
     }
+    Ok(stanzas)
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Kind {
-    Ident(String),
-    Str(String),
-    Open,
-    Close,
-    OpenList,
-    CloseList,
-    Equals,
-    Comma,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Token {
-    kind: Kind,
-    line: usize,
-}
-
-fn tokenize(text: &str) -> Result<Vec<Token>, String> {
-    let mut tokens = Vec::new();
-    let mut chars = text.chars().peekable();
-    let mut line = 1;
-    while let Some(c) = chars.next() {
-        let kind = match c {
-            '\n' => {
-                line += 1;
+/// Whether braces, brackets or quotes are left open (the usual cause of a parse error at the end).
+fn unbalanced(text: &str) -> bool {
+    let (mut depth, mut quoted, mut escaped) = (0i64, false, false);
+    for c in text.chars() {
+        match (quoted, c) {
+            (true, '\\') if !escaped => {
+                escaped = true;
                 continue;
             }
-            c if c.is_whitespace() => continue,
-            '#' => {
-                while chars.peek().is_some_and(|c| *c != '\n') {
-                    chars.next();
-                }
-                continue;
-            }
-            '/' if chars.peek() == Some(&'/') => {
-                while chars.peek().is_some_and(|c| *c != '\n') {
-                    chars.next();
-                }
-                continue;
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut previous = ' ';
-                loop {
-                    let c = chars.next().ok_or_else(|| format!("line {line}: unterminated comment"))?;
-                    if c == '\n' {
-                        line += 1;
-                    }
-                    if previous == '*' && c == '/' {
-                        break;
-                    }
-                    previous = c;
-                }
-                continue;
-            }
-            '{' => Kind::Open,
-            '}' => Kind::Close,
-            '[' => Kind::OpenList,
-            ']' => Kind::CloseList,
-            '=' => Kind::Equals,
-            ',' => Kind::Comma,
-            '"' => {
-                let mut value = String::new();
-                loop {
-                    match chars.next() {
-                        None | Some('\n') => return Err(format!("line {line}: unterminated string")),
-                        Some('"') => break,
-                        Some('\\') => {
-                            value.push(chars.next().ok_or_else(|| format!("line {line}: unterminated string"))?)
-                        }
-                        Some(c) => value.push(c),
-                    }
-                }
-                Kind::Str(value)
-            }
-            c if c.is_ascii_alphabetic() || c == '_' => {
-                let mut word = String::from(c);
-                while chars.peek().is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_') {
-                    word.extend(chars.next());
-                }
-                Kind::Ident(word)
-            }
-            other => return Err(format!("line {line}: unexpected character {other:?}")),
-        };
-        tokens.push(Token { kind, line });
+            (true, '"') if !escaped => quoted = false,
+            (false, '"') => quoted = true,
+            (false, '{' | '[') => depth += 1,
+            (false, '}' | ']') => depth -= 1,
+            _ => {}
+        }
+        escaped = false;
     }
-    Ok(tokens)
+    quoted || depth != 0
+}
+
+/// The line `needle` first appears on.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle).map_or(1, |at| text[..at].matches('\n').count() + 1)
 }
 
 /// A token's merged policies.
@@ -250,9 +275,15 @@ impl Acl {
     /// The capabilities the best-matching rule grants on `path` (empty if none; `deny` empties).
     pub fn capabilities(&self, path: &str) -> Vec<Capability> {
         let path = path.trim_start_matches('/');
-        let granted = match self.rules.get(path) {
-            Some(exact) if !path.contains('*') && !path.contains('+') => exact.clone(),
-            _ => self
+        // Vault: a LIST (its path ends in `/`) first tries an exact rule on the path without it,
+        // so `path "auth/jwt/role" { capabilities = ["list"] }` grants listing the roles.
+        let collection = path.strip_suffix('/').filter(|p| !p.contains('*') && !p.contains('+'));
+        let exact = collection
+            .and_then(|p| self.rules.get(p))
+            .or_else(|| (!path.contains('*') && !path.contains('+')).then(|| self.rules.get(path)).flatten());
+        let granted = match exact {
+            Some(exact) => exact.clone(),
+            None => self
                 .rules
                 .iter()
                 .filter(|(pattern, _)| matches(pattern, path))
@@ -348,6 +379,55 @@ mod tests {
             assert!(error.contains(needle), "{bad}: {error}");
         }
         assert!(parse(DEFAULT_POLICY).is_ok());
+    }
+
+    #[test]
+    fn json_policies_and_the_legacy_form_read_as_their_hcl() {
+        let hcl = parse(
+            "path \"secret/*\" { capabilities = [\"read\", \"list\"] }\npath \"auth/*\" { capabilities = [\"sudo\"] }",
+        )
+        .unwrap();
+        let cases = [
+            r#"{"path": {"secret/*": {"capabilities": ["read", "list"]}, "auth/*": {"capabilities": ["sudo"]}}}"#,
+            r#"{"path": [{"secret/*": {"capabilities": ["read", "list"]}}, {"auth/*": {"capabilities": ["sudo"]}}]}"#,
+            "path \"secret/*\" { policy = \"read\" }\npath \"auth/*\" { capabilities = [\"sudo\"] }",
+        ];
+        for text in cases {
+            assert_eq!(parse(text).unwrap(), hcl, "{text}");
+        }
+        use Capability::*;
+        for (legacy, granted) in [
+            ("deny", vec![Deny]),
+            ("write", vec![Create, Read, Update, Delete, List]),
+            ("sudo", vec![Create, Read, Update, Delete, List, Sudo]),
+        ] {
+            let policy = parse(&format!("path \"x\" {{ policy = \"{legacy}\" }}")).unwrap();
+            assert_eq!(policy.rules["x"], granted, "{legacy}");
+        }
+        for (bad, needle) in [
+            (r#"{"path": {"x": {"capabilities": ["fly"]}}}"#, "line 1: unknown capability \"fly\""),
+            (r#"{"path": {"x": {"allowed_parameters": {}}}}"#, "unsupported path parameter"),
+            (r#"{"other": {}}"#, "unsupported stanza"),
+            ("{\"path\": ", "line 1"),
+            ("path \"x\" { policy = \"admin\" }", "invalid policy"),
+            (
+                "path \"a\" { capabilities = [\"read\"] }\n\npath \"b\" { capabilities = [\"fly\"] }",
+                "line 3: unknown capability",
+            ),
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert!(error.contains(needle), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn an_exact_rule_on_a_collection_grants_its_list() {
+        let acl = Acl::new(&[parse("path \"auth/jwt/role\" { capabilities = [\"list\"] }").unwrap()]);
+        assert_eq!(acl.capabilities("auth/jwt/role/"), vec![Capability::List]);
+        assert_eq!(acl.capabilities("auth/jwt/role"), vec![Capability::List]);
+        assert!(acl.capabilities("auth/jwt/role/x").is_empty());
+        let slash = Acl::new(&[parse("path \"auth/jwt/role/\" { capabilities = [\"list\"] }").unwrap()]);
+        assert_eq!(slash.capabilities("auth/jwt/role/"), vec![Capability::List]);
     }
 
     #[test]
