@@ -2,10 +2,9 @@
 
 use crate::cluster::path;
 use crate::run::{Cmd, Runner};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const ROOT_TOKEN: &str = "root";
 
@@ -18,8 +17,8 @@ pub struct Jwtgate {
 
 impl Jwtgate {
     pub fn start(runner: &mut Runner, work: &Path, name: &str) -> Result<Jwtgate, String> {
-        let port = if runner.dry_run { 8200 } else { free_port()? };
-        let address = format!("127.0.0.1:{port}");
+        // A real server picks its own port and names it in its ready line.
+        let address = if runner.dry_run { "127.0.0.1:8200" } else { "127.0.0.1:0" }.to_owned();
         let log = work.join(format!("jwtgate-{name}.log"));
         let cmd = Cmd::new(
             "jwtgate",
@@ -34,18 +33,13 @@ impl Jwtgate {
         let child = Command::new(runner.binary("jwtgate"))
             .args(&cmd.args)
             .env("JWTGATE_LOG_LEVEL", "debug")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(log_file)
             .spawn()
             .map_err(|e| format!("cannot start jwtgate: {e}"))?;
-        server.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(&address).is_err() {
-            if Instant::now() > deadline {
-                return Err(format!("jwtgate did not start: {}", server.log_text()));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let ready = jwtgate_testkit::wait_ready(server.child.insert(child), Duration::from_secs(30));
+        let (url, _) = ready.map_err(|e| format!("jwtgate did not start ({e}): {}", server.log_text()))?;
+        server.address = url.trim_start_matches("http://").to_owned();
         Ok(server)
     }
 
@@ -73,9 +67,4 @@ impl Drop for Jwtgate {
             let _ = child.wait();
         }
     }
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }

@@ -36,7 +36,26 @@ pub fn start(binary: &Path, args: &[&str], log: &Path) -> Running {
         .stderr(log_file)
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let (url, banner) = match wait_ready(&mut child, Duration::from_secs(30)) {
+        Ok(ready) => ready,
+        Err(error) => {
+            panic!("the server did not start ({error}): {}", std::fs::read_to_string(log).unwrap_or_default())
+        }
+    };
+    let address = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest).to_owned();
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .allow_non_standard_methods(true)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent();
+    Running { child, address, banner, log: log.to_owned(), agent }
+}
+
+/// Waits for a `jwtgate server` started with a piped stdout to print its ready line; returns
+/// its URL and what it printed before (the dev banner). Later output is drained and dropped.
+pub fn wait_ready(child: &mut Child, timeout: Duration) -> Result<(String, String), String> {
+    let stdout = child.stdout.take().ok_or("the server's stdout is not piped")?;
     let (ready, lines) = mpsc::channel();
     std::thread::spawn(move || {
         let mut banner = String::new();
@@ -48,20 +67,12 @@ pub fn start(binary: &Path, args: &[&str], log: &Path) -> Running {
                 None => banner.push_str(&format!("{line}\n")),
             }
         }
-        let _ = ready.send(Err(banner));
+        let _ = ready.send(Err(format!("it exited; it printed: {banner}")));
     });
-    let (url, banner) = match lines.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok(ready)) => ready,
-        other => panic!("the server did not start ({other:?}): {}", std::fs::read_to_string(log).unwrap_or_default()),
-    };
-    let address = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest).to_owned();
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .allow_non_standard_methods(true)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .new_agent();
-    Running { child, address, banner, log: log.to_owned(), agent }
+    match lines.recv_timeout(timeout) {
+        Ok(ready) => ready,
+        Err(_) => Err(format!("no ready line within {timeout:?}")),
+    }
 }
 
 impl Running {
