@@ -102,21 +102,19 @@ impl Drop for Server {
 
 fn start_server(binary: &str, durable: bool) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let address = format!("127.0.0.1:{port}");
+    // The server picks a free port and names it in its ready line.
+    let any_port = "127.0.0.1:0";
     let mut command = Command::new(binary);
-    command.arg("server").env("JWTGATE_LOG_LEVEL", "warn").stdout(Stdio::null()).stderr(Stdio::null());
+    command.arg("server").env("JWTGATE_LOG_LEVEL", "warn").stdout(Stdio::piped()).stderr(Stdio::null());
     if durable {
-        command.args(["--data-dir", dir.path().join("data").to_str().unwrap(), "--listen-address", &address]);
+        command.args(["--data-dir", dir.path().join("data").to_str().unwrap(), "--listen-address", any_port]);
     } else {
-        command.args(["--dev", "--dev-root-token-id", ROOT, "--dev-listen-address", &address]);
+        command.args(["--dev", "--dev-root-token-id", ROOT, "--dev-listen-address", any_port]);
     }
     let begun = Instant::now();
-    let child = command.spawn().expect("start the jwtgate server");
-    while TcpStream::connect(&address).is_err() {
-        assert!(begun.elapsed() < Duration::from_secs(60), "the server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = command.spawn().expect("start the jwtgate server");
+    let (url, _) = jwtgate_testkit::wait_ready(&mut child, Duration::from_secs(60)).expect("the server did not start");
+    let address = url.trim_start_matches("http://").to_owned();
     Server { child, address, _dir: dir, started_in: begun.elapsed() }
 }
 
