@@ -14,6 +14,7 @@ use crate::request::{
 };
 use crate::router::{self, Access, Endpoint};
 use crate::sys;
+use crate::time::unix;
 use crate::token::batch::Sealer;
 use crate::token::ttl::SystemTtl;
 use crate::token::{Caller, Tokens};
@@ -214,8 +215,4 @@ impl Core {
         warnings.extend(unknown_fields_warning(body, runtime.login_fields()));
         Ok(Response::auth(auth, "", warnings))
     }
-}
-
-fn unix(time: SystemTime) -> i64 {
-    time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }

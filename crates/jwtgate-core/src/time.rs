@@ -1,4 +1,9 @@
-//! RFC 3339 formatting of Unix seconds (UTC), for token lookups.
+//! Unix seconds: from the clock's reading, and in RFC 3339 (UTC) for token lookups.
+
+/// Unix seconds of a clock reading (0 before the epoch).
+pub fn unix(time: std::time::SystemTime) -> i64 {
+    time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
 
 /// `2024-05-20T21:03:42Z`.
 pub fn rfc3339(unix: i64) -> String {

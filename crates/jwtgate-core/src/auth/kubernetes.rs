@@ -3,7 +3,7 @@
 //! 403, as in Vault. The decisions about a token's claims are the verifier's
 //! ([`ServiceAccountPolicy`]).
 
-use super::review::{check_ca, hide_reviewer_jwt, host, review, unix, Reviewer};
+use super::review::{check_ca, hide_reviewer_jwt, host, review, Reviewer};
 use super::{AuthMethod, Runtime, Services};
 use crate::error::Error;
 use crate::fields;
@@ -271,7 +271,7 @@ async fn login(
         names: role.bound_service_account_names.clone(),
         namespaces: role.bound_service_account_namespaces.clone(),
     };
-    let account = policy.check(&claims, unix(now)).map_err(refuse)?;
+    let account = policy.check(&claims, crate::time::unix(now)).map_err(refuse)?;
     let reviewer = Reviewer {
         host: &config.kubernetes_host,
         ca: &config.kubernetes_ca_cert,

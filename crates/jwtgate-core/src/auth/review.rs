@@ -46,10 +46,6 @@ pub fn hide_reviewer_jwt(config: &mut Map<String, Value>) {
     }
 }
 
-pub fn unix(now: SystemTime) -> i64 {
-    now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Where and as whom to ask a cluster about a token.
 pub struct Reviewer<'a> {
     pub host: &'a str,
@@ -68,7 +64,7 @@ pub async fn review(
     audiences: &[String],
     now: SystemTime,
 ) -> Result<ReviewedUser, String> {
-    let now = unix(now);
+    let now = crate::time::unix(now);
     let local = &services.local_service_account;
     let bearer = match reviewer.token_reviewer_jwt {
         configured if !configured.is_empty() => configured.to_owned(),
