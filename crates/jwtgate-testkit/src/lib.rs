@@ -26,12 +26,18 @@ pub struct Running {
 /// Starts `binary server <args> --listen-address 127.0.0.1:0`, logging at trace level to `log`,
 /// and returns once it has printed its ready line.
 pub fn start(binary: &Path, args: &[&str], log: &Path) -> Running {
+    start_with_env(binary, args, &[], log)
+}
+
+/// [`start`] with extra environment variables.
+pub fn start_with_env(binary: &Path, args: &[&str], env: &[(&str, &str)], log: &Path) -> Running {
     let log_file = std::fs::File::create(log).unwrap();
     let mut child = Command::new(binary)
         .arg("server")
         .args(args)
         .args(["--listen-address", "127.0.0.1:0"])
         .env("JWTGATE_LOG_LEVEL", "trace")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(log_file)
         .spawn()

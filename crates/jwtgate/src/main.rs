@@ -198,7 +198,9 @@ fn main() -> ExitCode {
 
 fn init_logging(settings: &settings::Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only on a terminal: a log file or a pipe gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     if settings.json_logs {
         builder.json().init();
     } else {

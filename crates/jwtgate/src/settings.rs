@@ -67,6 +67,20 @@ pub struct Settings {
     pub unauthenticated_metrics: bool,
 }
 
+/// The CLI's own variables share the `JWTGATE_` prefix; a shell set up for the client must still
+/// start the server, so these are not server settings (any other unknown `JWTGATE_*` is an error).
+pub const CLIENT_VARIABLES: &[&str] = &[
+    "JWTGATE_ADDR",
+    "JWTGATE_TOKEN",
+    "JWTGATE_CACERT",
+    "JWTGATE_CAPATH",
+    "JWTGATE_CLIENT_CERT",
+    "JWTGATE_CLIENT_KEY",
+    "JWTGATE_SKIP_VERIFY",
+    "JWTGATE_FORMAT",
+    "JWTGATE_NAMESPACE",
+];
+
 impl Settings {
     /// Defaults of `jwtgate server` without a config file: TLS off is not a default, so a plain
     /// listener is only used when the command line asked for it.
@@ -90,8 +104,10 @@ impl Settings {
         if let Some(file) = file {
             builder = builder.add_source(config::File::with_name(file).required(true));
         }
-        let environment: config::Map<String, String> =
-            environment.into_iter().filter(|(k, _)| k.starts_with("JWTGATE_")).collect();
+        let environment: config::Map<String, String> = environment
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("JWTGATE_") && !CLIENT_VARIABLES.contains(&k.as_str()))
+            .collect();
         builder = builder.add_source(
             config::Environment::with_prefix("JWTGATE").prefix_separator("_").separator("__").source(Some(environment)),
         );
@@ -194,6 +210,10 @@ mod tests {
             ("JWTGATE_MAX_LEASE_TTL".to_owned(), "48h".to_owned()),
             ("OTHER".to_owned(), "ignored".to_owned()),
         ];
+        let env = env.into_iter().chain(
+            super::CLIENT_VARIABLES.iter().map(|name| (name.to_string(), "https://127.0.0.1:8200".to_owned())),
+        );
+        let env = env.collect();
         let settings = Settings::load(Some(&file), env).unwrap();
         assert_eq!(
             (settings.address.as_str(), settings.log_level.as_str(), settings.max_lease_ttl),
@@ -216,6 +236,8 @@ mod tests {
             let error = Settings::load(Some(&write(&dir, name, text)), Vec::new()).unwrap_err();
             assert!(error.contains(needle), "{name}: {error}");
         }
+        let typo = Settings::load(None, vec![("JWTGATE_LOG_LEVL".to_owned(), "debug".to_owned())]).unwrap_err();
+        assert!(typo.contains("log_levl"), "{typo}");
         let missing = Settings::load(Some("/nonexistent/jwtgate.toml"), Vec::new()).unwrap_err();
         assert!(missing.contains("/nonexistent/jwtgate.toml"), "{missing}");
     }

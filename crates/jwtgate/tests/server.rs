@@ -5,7 +5,7 @@ mod support;
 
 use jwtgate_verifier::testkit::TestKey;
 use serde_json::json;
-use support::{kubernetes_token, start, Running};
+use support::{kubernetes_token, start, start_with_env, Running};
 
 fn configure(server: &Running, root: &str, key: &TestKey) {
     assert_eq!(server.call("POST", "sys/auth/jwt", Some(root), Some(&json!({"type": "jwt"}))).0, 204);
@@ -17,11 +17,19 @@ fn configure(server: &Running, root: &str, key: &TestKey) {
     assert_eq!(server.call("PUT", "auth/jwt/role/my-role", Some(root), Some(&role)).0, 204);
 }
 
+/// A shell set up for the client (its `JWTGATE_*` variables) still starts the server.
+const CLIENT_ENVIRONMENT: &[(&str, &str)] = &[
+    ("JWTGATE_ADDR", "https://127.0.0.1:8200"),
+    ("JWTGATE_TOKEN", "s.someclienttoken"),
+    ("JWTGATE_CACERT", "/etc/ssl/ca.pem"),
+];
+
 #[test]
 fn dev_server_seed_flow_logs_no_secret() {
     let dir = tempfile::tempdir().unwrap();
     let root = "dev-root-SECRETROOTTOKEN";
-    let server = start(&["--dev", "--dev-root-token-id", root], &dir.path().join("server.log"));
+    let server =
+        start_with_env(&["--dev", "--dev-root-token-id", root], CLIENT_ENVIRONMENT, &dir.path().join("server.log"));
     let key = TestKey::rsa(2048);
     configure(&server, root, &key);
     let jwt = kubernetes_token(&key);
@@ -36,6 +44,7 @@ fn dev_server_seed_flow_logs_no_secret() {
     assert_eq!(server.call("PUT", "auth/token/revoke-self", Some(&client), None).0, 204);
     let logs = server.stop();
     assert!(logs.contains("login refused"), "trace logs were captured: {logs}");
+    assert!(!logs.contains('\u{1b}'), "a log written to a file carries no colour codes: {logs}");
     for secret in [jwt.as_str(), forged.as_str(), "eyJ", client.as_str(), accessor.as_str(), root] {
         assert!(!logs.contains(secret), "a secret reached the logs: {secret}");
     }

@@ -7,3 +7,8 @@ pub use jwtgate_testkit::{kubernetes_token, now, Running};
 pub fn start(args: &[&str], log: &std::path::Path) -> Running {
     jwtgate_testkit::start(std::path::Path::new(env!("CARGO_BIN_EXE_jwtgate")), args, log)
 }
+
+/// [`start`] with extra environment variables.
+pub fn start_with_env(args: &[&str], env: &[(&str, &str)], log: &std::path::Path) -> Running {
+    jwtgate_testkit::start_with_env(std::path::Path::new(env!("CARGO_BIN_EXE_jwtgate")), args, env, log)
+}
