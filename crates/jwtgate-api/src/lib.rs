@@ -33,7 +33,7 @@ pub fn status(error: &Error) -> StatusCode {
         Error::PermissionDenied | Error::InvalidToken | Error::Forbidden(_) | Error::LoginDenied(_) => {
             StatusCode::FORBIDDEN
         }
-        Error::NotFound | Error::NoHandler(_) => StatusCode::NOT_FOUND,
+        Error::NotFound | Error::NoHandler(_) | Error::NamespaceNotFound => StatusCode::NOT_FOUND,
         Error::UnsupportedOperation => StatusCode::METHOD_NOT_ALLOWED,
         Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -69,6 +69,10 @@ fn client_token(request: &HttpRequest) -> Option<String> {
         .map(str::to_owned)
 }
 
+fn header(request: &HttpRequest, name: &str) -> Option<String> {
+    request.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+}
+
 /// `/v1/{path}`: every Vault path goes through here.
 async fn dispatch(
     core: web::Data<Core>,
@@ -92,6 +96,8 @@ async fn dispatch(
         peer: request.peer_addr().map(|a| a.ip()),
         query,
         body,
+        namespace: header(&request, "X-Vault-Namespace"),
+        wrap_ttl: header(&request, "X-Vault-Wrap-TTL"),
     };
     let id = admitted.id.clone();
     Ok(encode(core.handle(admitted).await?, &id))

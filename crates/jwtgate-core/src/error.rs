@@ -25,6 +25,9 @@ pub enum Error {
     /// 404 for a path nothing serves.
     #[error("no handler for route {0:?}. route entry not found.")]
     NoHandler(String),
+    /// 404 for an `X-Vault-Namespace` other than the root, as a Vault without that namespace.
+    #[error("namespace not found")]
+    NamespaceNotFound,
     /// 405 `unsupported operation`.
     #[error("unsupported operation")]
     UnsupportedOperation,

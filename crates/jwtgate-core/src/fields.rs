@@ -128,6 +128,15 @@ pub fn strings(body: &Body, field: &str) -> Result<Option<Vec<String>>, Error> {
     }
 }
 
+/// Vault's `TypeStringSlice` (the token store's `policies`): as [`strings`], but a string is
+/// one element, commas and all.
+pub fn string_slice(body: &Body, field: &str) -> Result<Option<Vec<String>>, Error> {
+    match body.get(field) {
+        Some(Value::String(text)) => Ok(Some(vec![text.clone()])),
+        _ => strings(body, field),
+    }
+}
+
 /// A JSON object, also accepted as a JSON string holding one (the CLI's `field=@file.json`).
 pub fn object(body: &Body, field: &str) -> Result<Option<Map<String, Value>>, Error> {
     match body.get(field) {

@@ -12,7 +12,7 @@ use crate::metrics::Metrics;
 use crate::request::{
     parse_body, unknown_fields_warning, Body, Operation, Request, Response, BODY_LIMIT, LOGIN_BODY_LIMIT,
 };
-use crate::router::{self, Access, Endpoint};
+use crate::router::{self, Access, CapabilitiesOf, Endpoint};
 use crate::sys;
 use crate::time::unix;
 use crate::token::batch::Sealer;
@@ -101,11 +101,22 @@ impl Core {
 
     /// Handles one request.
     pub async fn handle(&self, request: Request) -> Result<Response, Error> {
+        // Headers whose meaning is not implemented are refused, never dropped: a write meant
+        // for a namespace must not land in the root, and a wrapped answer must not come back
+        // unwrapped.
+        if request.namespace.as_deref().is_some_and(|ns| !matches!(ns.trim_matches('/'), "" | "root")) {
+            return Err(Error::NamespaceNotFound);
+        }
+        if request.wrap_ttl.as_deref().is_some_and(|ttl| !ttl.is_empty()) {
+            return Err(Error::BadRequest("response wrapping (X-Vault-Wrap-TTL) is not supported by jwtgate".into()));
+        }
         // Resolve.
         let resolved = router::resolve(&request.path, &self.mount_paths()?);
         // Authenticate.
         let presented = request.token.is_some();
         let mut caller = match (&resolved, &request.token) {
+            // The UI listing is public, and shows more to a token that is presented.
+            (Ok(Endpoint::UiMounts(_)), Some(token)) => self.tokens.authenticate(token, request.peer, self.now()).await?,
             (Ok(endpoint), _) if self.is_public(endpoint) => None,
             (_, Some(token)) => self.tokens.authenticate(token, request.peer, self.now()).await?,
             (_, None) => None,
@@ -170,15 +181,48 @@ impl Core {
     ) -> Result<Response, Error> {
         let (operation, now) = (request.operation, self.now());
         // Only public endpoints get here without a caller.
+        let presented = caller.as_ref().map(|c| (c.is_root(), c.record.policies.clone()));
         let caller = || caller.ok_or(Error::PermissionDenied);
         match endpoint {
             Endpoint::Health => sys::health(&self.store, request, now).await,
             Endpoint::Init => sys::init(&self.store, operation, now).await,
             Endpoint::AuthList => Ok(sys::auth_list(&self.methods.mounts()?)),
+            Endpoint::AuthMount(_) if operation == Operation::Write && request.path.ends_with('/') => {
+                Err(Error::BadRequest("cannot write to a path ending in '/'".into()))
+            }
             Endpoint::AuthMount(path) => sys::auth_mount(&self.methods, operation, &path, body).await,
             Endpoint::AuthTune(path) => sys::tune(&self.methods, operation, &path, body).await,
-            Endpoint::Policies => self.policies.list().await,
-            Endpoint::Policy(name) => self.policies.handle(operation, &name, body).await,
+            Endpoint::Policies => self.policies.list(false).await,
+            Endpoint::Policy(name) => self.policies.handle(operation, &name, body, false).await,
+            Endpoint::LegacyPolicies => self.policies.list(true).await,
+            Endpoint::LegacyPolicy(name) => self.policies.handle(operation, &name, body, true).await,
+            Endpoint::SealStatus => sys::info::seal_status(&self.store).await,
+            Endpoint::Leader => Ok(sys::info::leader()),
+            Endpoint::Capabilities(of) => {
+                let paths = sys::info::capability_paths(body)?;
+                let policies = match of {
+                    CapabilitiesOf::Caller => caller()?.record.policies,
+                    CapabilitiesOf::Token => self.tokens.policies_of(body, false, now).await?,
+                    CapabilitiesOf::Accessor => self.tokens.policies_of(body, true, now).await?,
+                };
+                let acl = match policies.iter().any(|p| p == "root") {
+                    true => None,
+                    false => Some(self.policies.acl(&policies).await?),
+                };
+                Ok(sys::info::capabilities(acl.as_ref(), &paths))
+            }
+            Endpoint::UiMounts(one) => {
+                let acl = match presented {
+                    None => None,
+                    Some((true, _)) => Some(None),
+                    Some((false, policies)) => Some(Some(self.policies.acl(&policies).await?)),
+                };
+                let acl = acl.as_ref().map(Option::as_ref);
+                sys::info::ui_mounts(&self.methods.mounts()?, acl, one.as_deref())
+            }
+            Endpoint::TokenAccessors => self.tokens.accessors(now).await,
+            Endpoint::TokenTidy => self.tokens.tidy(&request.id, now).await,
+            Endpoint::RevokePrefix(prefix) => self.tokens.revoke_prefix(&prefix).await,
             Endpoint::Metrics => {
                 if request.query("format") != Some("prometheus") {
                     return Err(Error::BadRequest("only format=prometheus is supported".into()));

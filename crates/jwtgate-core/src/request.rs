@@ -52,6 +52,10 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     /// The raw body; parsed (JSON, or form-encoded) only once the request is admitted.
     pub body: Vec<u8>,
+    /// `X-Vault-Namespace`: only the root namespace exists here.
+    pub namespace: Option<String>,
+    /// `X-Vault-Wrap-TTL`: response wrapping asked for.
+    pub wrap_ttl: Option<String>,
 }
 
 impl Request {
@@ -126,7 +130,8 @@ pub struct Auth {
     pub policies: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub token_policies: Vec<String>,
-    pub metadata: Map<String, Value>,
+    /// `null` when empty, as Vault sends it.
+    pub metadata: Value,
     pub lease_duration: i64,
     pub renewable: bool,
     pub entity_id: String,
@@ -170,6 +175,12 @@ impl Response {
 
     pub fn data(data: Value, mount_type: &str) -> Response {
         Response::logical(data, None, Vec::new(), mount_type)
+    }
+
+    /// As [`Response::data`], with `data`'s keys repeated at the top level (Vault's older sys
+    /// endpoints answer both ways, and clients read either).
+    pub fn data_also_at_top(data: Value, mount_type: &str) -> Response {
+        Response::Logical(Logical { data, auth: None, warnings: Vec::new(), mount_type: mount_type.to_owned(), data_at_top_level: true })
     }
 
     pub fn auth(auth: Auth, mount_type: &str, warnings: Vec<String>) -> Response {

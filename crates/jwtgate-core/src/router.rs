@@ -37,11 +37,32 @@ pub enum Endpoint {
     Policy(String),
     Metrics,
     AuthTune(String),
+    SealStatus,
+    Leader,
+    /// `sys/capabilities-self`, `sys/capabilities` (a token), `sys/capabilities-accessor`.
+    Capabilities(CapabilitiesOf),
+    /// `sys/internal/ui/mounts[/<path>]`.
+    UiMounts(Option<String>),
+    /// The legacy `sys/policy[/<name>]` that hvac still calls.
+    LegacyPolicies,
+    LegacyPolicy(String),
+    TokenAccessors,
+    TokenTidy,
+    /// `sys/leases/revoke-prefix/<prefix>`.
+    RevokePrefix(String),
+}
+
+/// Whose capabilities `sys/capabilities*` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapabilitiesOf {
+    Caller,
+    Token,
+    Accessor,
 }
 
 /// Every endpoint kind. `Endpoint::kind` matches exhaustively, so a new endpoint cannot be
 /// added without naming it here, and the access test requires a sample of each.
-pub const KINDS: [&str; 16] = [
+pub const KINDS: [&str; 25] = [
     "health",
     "init",
     "auth-list",
@@ -58,6 +79,15 @@ pub const KINDS: [&str; 16] = [
     "policy",
     "metrics",
     "auth-tune",
+    "seal-status",
+    "leader",
+    "capabilities",
+    "ui-mounts",
+    "legacy-policies",
+    "legacy-policy",
+    "token-accessors",
+    "token-tidy",
+    "revoke-prefix",
 ];
 
 impl Endpoint {
@@ -79,15 +109,35 @@ impl Endpoint {
             Endpoint::Policy(_) => "policy",
             Endpoint::Metrics => "metrics",
             Endpoint::AuthTune(_) => "auth-tune",
+            Endpoint::SealStatus => "seal-status",
+            Endpoint::Leader => "leader",
+            Endpoint::Capabilities(_) => "capabilities",
+            Endpoint::UiMounts(_) => "ui-mounts",
+            Endpoint::LegacyPolicies => "legacy-policies",
+            Endpoint::LegacyPolicy(_) => "legacy-policy",
+            Endpoint::TokenAccessors => "token-accessors",
+            Endpoint::TokenTidy => "token-tidy",
+            Endpoint::RevokePrefix(_) => "revoke-prefix",
         }
     }
 
     pub fn access(&self) -> Access {
         match self {
-            Endpoint::Health | Endpoint::Init | Endpoint::Login(_) => Access::Public,
+            // `sys/internal/ui/mounts` is unauthenticated in Vault; without a token it lists only
+            // mounts tuned `listing_visibility=unauth`.
+            Endpoint::Health
+            | Endpoint::Init
+            | Endpoint::Login(_)
+            | Endpoint::SealStatus
+            | Endpoint::Leader
+            | Endpoint::UiMounts(_) => Access::Public,
             // `sys/auth/*` (enable, read, disable, tune) is root-protected in Vault. `create-orphan`
             // is not: its ACL decides (OpenBao 2.7.2 agrees).
-            Endpoint::AuthMount(_) | Endpoint::AuthTune(_) => Access::Sudo,
+            Endpoint::AuthMount(_)
+            | Endpoint::AuthTune(_)
+            | Endpoint::TokenAccessors
+            | Endpoint::TokenTidy
+            | Endpoint::RevokePrefix(_) => Access::Sudo,
             _ => Access::Policy,
         }
     }
@@ -101,16 +151,21 @@ impl Endpoint {
             Endpoint::AuthList => &[Read],
             Endpoint::AuthMount(_) => &[Read, Write, Delete],
             Endpoint::TokenLookupSelf => &[Read, Write],
+            // `lookup` by GET (or without a token in the body) looks the caller up.
+            Endpoint::TokenAdmin(TokenAction::Lookup) => &[Read, Write],
             Endpoint::TokenRenewSelf | Endpoint::TokenRevokeSelf | Endpoint::Login(_) | Endpoint::TokenAdmin(_) => {
                 &[Write]
             }
             Endpoint::Config(_) => &[Read, Write],
             Endpoint::Roles(_) => &[List],
             Endpoint::Role(..) => &[Read, Write, Delete],
-            Endpoint::Policies => &[List, Read],
-            Endpoint::Policy(_) => &[Read, Write, Delete],
+            Endpoint::Policies => &[List],
+            Endpoint::Policy(_) | Endpoint::LegacyPolicy(_) => &[Read, Write, Delete],
             Endpoint::Metrics => &[Read],
             Endpoint::AuthTune(_) => &[Read, Write],
+            Endpoint::SealStatus | Endpoint::Leader | Endpoint::UiMounts(_) | Endpoint::LegacyPolicies => &[Read],
+            Endpoint::Capabilities(_) | Endpoint::TokenTidy | Endpoint::RevokePrefix(_) => &[Write],
+            Endpoint::TokenAccessors => &[List],
         }
     }
 }
@@ -124,6 +179,15 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, Error> {
         "sys/init" => return Ok(Endpoint::Init),
         "sys/auth" => return Ok(Endpoint::AuthList),
         "sys/metrics" => return Ok(Endpoint::Metrics),
+        "sys/seal-status" => return Ok(Endpoint::SealStatus),
+        "sys/leader" => return Ok(Endpoint::Leader),
+        "sys/capabilities-self" => return Ok(Endpoint::Capabilities(CapabilitiesOf::Caller)),
+        "sys/capabilities" => return Ok(Endpoint::Capabilities(CapabilitiesOf::Token)),
+        "sys/capabilities-accessor" => return Ok(Endpoint::Capabilities(CapabilitiesOf::Accessor)),
+        "sys/internal/ui/mounts" => return Ok(Endpoint::UiMounts(None)),
+        "sys/policy" => return Ok(Endpoint::LegacyPolicies),
+        "auth/token/accessors" => return Ok(Endpoint::TokenAccessors),
+        "auth/token/tidy" => return Ok(Endpoint::TokenTidy),
         "auth/token/lookup-self" => return Ok(Endpoint::TokenLookupSelf),
         "auth/token/renew-self" => return Ok(Endpoint::TokenRenewSelf),
         "auth/token/revoke-self" => return Ok(Endpoint::TokenRevokeSelf),
@@ -135,6 +199,7 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, Error> {
         "auth/token/revoke-accessor" => return Ok(Endpoint::TokenAdmin(TokenAction::RevokeAccessor)),
         "auth/token/create" => return Ok(Endpoint::TokenAdmin(TokenAction::Create)),
         "auth/token/create-orphan" => return Ok(Endpoint::TokenAdmin(TokenAction::CreateOrphan)),
+        "auth/token/revoke-orphan" => return Ok(Endpoint::TokenAdmin(TokenAction::RevokeOrphan)),
         _ => {}
     }
     if path == "sys/policies/acl" {
@@ -143,7 +208,17 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, Error> {
     if let Some(name) = path.strip_prefix("sys/policies/acl/") {
         return Ok(Endpoint::Policy(name.to_owned()));
     }
-    if let Some(mount) = path.strip_prefix("sys/auth/").and_then(|p| p.strip_suffix("/tune")) {
+    if let Some(name) = path.strip_prefix("sys/policy/") {
+        return Ok(Endpoint::LegacyPolicy(name.to_owned()));
+    }
+    if let Some(mount) = path.strip_prefix("sys/internal/ui/mounts/") {
+        return Ok(Endpoint::UiMounts(Some(mount.to_owned())));
+    }
+    if let Some(prefix) = path.strip_prefix("sys/leases/revoke-prefix/") {
+        return Ok(Endpoint::RevokePrefix(prefix.to_owned()));
+    }
+    let tune = path.strip_prefix("sys/auth/").or_else(|| path.strip_prefix("sys/mounts/auth/"));
+    if let Some(mount) = tune.and_then(|p| p.strip_suffix("/tune")) {
         return Ok(Endpoint::AuthTune(mount.to_owned()));
     }
     if let Some(mount) = path.strip_prefix("sys/auth/") {

@@ -31,6 +31,9 @@ pub struct Tune {
     pub max_lease_ttl: u64,
     /// `default-service`, `default-batch`, `service` or `batch`.
     pub token_type: String,
+    /// `unauth` lists the mount in `sys/internal/ui/mounts` without a token; `""` hidden.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub listing_visibility: String,
 }
 
 /// An ACL policy in Vault's HCL.
@@ -72,6 +75,10 @@ pub struct TokenRecord {
     pub num_uses: i64,
     pub renewable: bool,
     pub orphan: bool,
+    /// The parent token's stored key (its salted HMAC); empty for orphans. Revoking the parent
+    /// revokes this token, and a token whose parent is gone is not live.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub parent: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bound_cidrs: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -3,7 +3,8 @@
 //!
 //! Keyspaces (`H(x)` is the salted HMAC-SHA256 of `x`, hex):
 //! `token/H(token)` → record; `accessor/H(accessor)` → `H(token)`;
-//! `expiry/<20-digit expire time>/H(token)` → ""; `mount-token/<mount>\x1fH(token)` → "".
+//! `expiry/<20-digit expire time>/H(token)` → ""; `mount-token/<mount>\x1fH(token)` → "";
+//! `child/H(parent)\x1fH(token)` → "" (Vault's token hierarchy).
 
 use crate::engine::Batch;
 use crate::error::StoreError;
@@ -35,6 +36,17 @@ fn mount_key(mount: &str, hash: &str) -> String {
     format!("mount-token/{mount}{SEP}{hash}")
 }
 
+fn child_key(parent: &str, hash: &str) -> String {
+    format!("child/{parent}{SEP}{hash}")
+}
+
+fn children_prefix(parent: &str) -> String {
+    format!("child/{parent}{SEP}")
+}
+
+/// Deeper chains are refused at creation, so liveness checks and revocations stay bounded.
+pub const MAX_TOKEN_DEPTH: usize = 64;
+
 impl Store {
     /// Stores a new token with its indexes; durable when this returns.
     pub fn create_token(&self, token: &str, record: &TokenRecord) -> Result<(), StoreError> {
@@ -45,8 +57,35 @@ impl Store {
     /// Stores a new token with its indexes now; the future resolves once that is durable.
     /// For async callers: nothing blocks, and concurrent creates share one flush.
     pub fn create_token_deferred(&self, token: &str, record: &TokenRecord) -> Result<crate::Durable, StoreError> {
+        self.write_token(token, record, Batch::default())
+    }
+
+    /// Stores a new token as a child of the live token `parent`: revoking the parent revokes it.
+    /// `Ok(false)` (nothing stored) if the parent is not live or the chain would be too deep.
+    pub fn create_child_token(&self, token: &str, record: &TokenRecord, parent: &str, now: i64) -> Result<bool, StoreError> {
+        let parent_hash = self.hash(parent);
+        let Some(parent_record) = self.read_token(&parent_hash)?.filter(|r| is_live(r, now)) else { return Ok(false) };
+        if self.depth(&parent_record, now)?.is_none_or(|depth| depth + 1 >= MAX_TOKEN_DEPTH) {
+            return Ok(false);
+        }
         let hash = self.hash(token);
         let mut batch = Batch::default();
+        batch.put(child_key(&parent_hash, &hash), "");
+        let record = TokenRecord { parent: parent_hash, orphan: false, ..record.clone() };
+        let durable = self.write_token(token, &record, batch)?;
+        self.commit.wait_for(&durable)?;
+        // A revocation of the parent that scanned its children before this child existed
+        // would leave it behind: the liveness check refuses it, and this tidies it now.
+        if self.read_token(&record.parent)?.is_none() {
+            self.revoke_hash(&hash)?;
+            self.commit.commit()?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn write_token(&self, token: &str, record: &TokenRecord, mut batch: Batch) -> Result<crate::Durable, StoreError> {
+        let hash = self.hash(token);
         batch.put(token_key(&hash), records::encode(record));
         batch.put(format!("accessor/{}", self.hash(&record.accessor)), hash.clone());
         if let Some(expire_time) = record.expire_time {
@@ -65,15 +104,38 @@ impl Store {
         self.get_record(&token_key(hash))
     }
 
-    /// The record of a live token: `None` if unknown, revoked, expired at `now`, or spent.
+    /// The record of a live token: `None` if unknown, revoked, expired at `now`, spent, or a
+    /// descendant of a token that is not live.
     pub fn lookup_token(&self, token: &str, now: i64) -> Result<Option<TokenRecord>, StoreError> {
-        Ok(self.read_token(&self.hash(token))?.filter(|record| is_live(record, now)))
+        self.live_in_chain(self.read_token(&self.hash(token))?, now)
     }
 
     /// The record of a live token by its accessor.
     pub fn lookup_accessor(&self, accessor: &str, now: i64) -> Result<Option<TokenRecord>, StoreError> {
         let Some(hash) = self.accessor_target(accessor)? else { return Ok(None) };
-        Ok(self.read_token(&hash)?.filter(|record| is_live(record, now)))
+        self.live_in_chain(self.read_token(&hash)?, now)
+    }
+
+    fn live_in_chain(&self, record: Option<TokenRecord>, now: i64) -> Result<Option<TokenRecord>, StoreError> {
+        match record.filter(|r| is_live(r, now)) {
+            Some(record) if self.depth(&record, now)?.is_some() => Ok(Some(record)),
+            _ => Ok(None),
+        }
+    }
+
+    /// How many live ancestors `record` has; `None` if one of them is not live. Orphans (every
+    /// login token) cost nothing here.
+    fn depth(&self, record: &TokenRecord, now: i64) -> Result<Option<usize>, StoreError> {
+        let mut parent = record.parent.clone();
+        let mut depth = 0;
+        while !parent.is_empty() {
+            match self.read_token(&parent)?.filter(|r| is_live(r, now)) {
+                Some(ancestor) if depth < MAX_TOKEN_DEPTH => parent = ancestor.parent,
+                _ => return Ok(None),
+            }
+            depth += 1;
+        }
+        Ok(Some(depth))
     }
 
     fn accessor_target(&self, accessor: &str) -> Result<Option<String>, StoreError> {
@@ -163,8 +225,70 @@ impl Store {
         Ok(revoked)
     }
 
-    /// Removes a token whatever a concurrent writer does to it; the caller commits.
+    /// Revokes a token and its descendants, deepest first: an interrupted revocation leaves
+    /// the named token live (so the call can be repeated), never a live child of a revoked
+    /// parent. The caller commits.
     fn revoke_hash(&self, hash: &str) -> Result<bool, StoreError> {
+        let mut tree = vec![hash.to_owned()];
+        let mut next = 0;
+        while next < tree.len() {
+            let prefix = children_prefix(&tree[next]);
+            for (key, _) in self.engine.scan_prefix(prefix.as_bytes(), usize::MAX)? {
+                tree.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
+            }
+            next += 1;
+        }
+        let mut revoked = false;
+        for member in tree.iter().rev() {
+            revoked = self.revoke_one(member)?;
+            self.tidy_children(member)?;
+        }
+        Ok(revoked)
+    }
+
+    /// Child entries left by a crash between a child's removal and its index cleanup.
+    fn tidy_children(&self, hash: &str) -> Result<(), StoreError> {
+        let prefix = children_prefix(hash);
+        let entries = self.engine.scan_prefix(prefix.as_bytes(), usize::MAX)?;
+        if !entries.is_empty() {
+            let mut batch = Batch::default();
+            for (key, _) in entries {
+                batch.delete(key);
+            }
+            self.engine.apply(batch)?;
+        }
+        Ok(())
+    }
+
+    /// `revoke-orphan`: revokes the token only; its children become orphans first (so an
+    /// interrupted call leaves the parent live to repeat it). `false` if it did not exist.
+    pub fn revoke_orphan(&self, token: &str) -> Result<bool, StoreError> {
+        let hash = self.hash(token);
+        if self.read_token(&hash)?.is_none() {
+            return Ok(false);
+        }
+        let prefix = children_prefix(&hash);
+        for (key, _) in self.engine.scan_prefix(prefix.as_bytes(), usize::MAX)? {
+            let child = token_key(&String::from_utf8_lossy(&key[prefix.len()..]));
+            loop {
+                let Some(bytes) = self.engine.get(child.as_bytes())? else { break };
+                let record: TokenRecord = records::decode(child.as_bytes(), &bytes)?;
+                let orphaned = records::encode(&TokenRecord { parent: String::new(), orphan: true, ..record });
+                if self.engine.compare_and_swap(child.as_bytes(), Some(&bytes), Some(&orphaned))?.is_ok() {
+                    break;
+                }
+            }
+            let mut batch = Batch::default();
+            batch.delete(key);
+            self.engine.apply(batch)?;
+        }
+        let revoked = self.revoke_one(&hash)?;
+        self.commit.commit()?;
+        Ok(revoked)
+    }
+
+    /// Removes one token whatever a concurrent writer does to it.
+    fn revoke_one(&self, hash: &str) -> Result<bool, StoreError> {
         let key = token_key(hash);
         loop {
             let Some(bytes) = self.engine.get(key.as_bytes())? else { return Ok(false) };
@@ -189,6 +313,9 @@ impl Store {
             batch.delete(expiry_key(expire_time, hash));
         }
         batch.delete(mount_key(&record.mount, hash));
+        if !record.parent.is_empty() {
+            batch.delete(child_key(&record.parent, hash));
+        }
         self.engine.apply(batch)?;
         Ok(true)
     }
@@ -262,7 +389,12 @@ impl Store {
                 Some(bytes) => {
                     let record: TokenRecord = records::decode(token.as_bytes(), &bytes)?;
                     if record.expire_time.is_some_and(|at| at <= now) {
-                        // Lost to a concurrent writer: the next sweep looks again.
+                        // Its descendants go with it, as in Vault; then the token itself
+                        // (lost to a concurrent writer: the next sweep looks again).
+                        let prefix = children_prefix(hash);
+                        for (child, _) in self.engine.scan_prefix(prefix.as_bytes(), usize::MAX)? {
+                            self.revoke_hash(&String::from_utf8_lossy(&child[prefix.len()..]))?;
+                        }
                         removed += usize::from(self.remove_token(hash, &bytes, &record)?);
                         false
                     } else {
@@ -281,6 +413,36 @@ impl Store {
             self.commit.commit()?;
         }
         Ok(removed)
+    }
+
+    /// The accessors of every live token (`auth/token/accessors`; scans).
+    pub fn accessors(&self, now: i64) -> Result<Vec<String>, StoreError> {
+        let mut accessors = Vec::new();
+        for (key, bytes) in self.engine.scan_prefix(b"token/", usize::MAX)? {
+            let record: TokenRecord = records::decode(&key, &bytes)?;
+            if is_live(&record, now) && !record.accessor.is_empty() {
+                accessors.push(record.accessor);
+            }
+        }
+        accessors.sort();
+        Ok(accessors)
+    }
+
+    /// Revokes every token (and its descendants) created on a path starting with `prefix`
+    /// (`sys/leases/revoke-prefix`; scans). Returns how many were named.
+    pub fn revoke_path_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
+        let mut named = Vec::new();
+        for (key, bytes) in self.engine.scan_prefix(b"token/", usize::MAX)? {
+            let record: TokenRecord = records::decode(&key, &bytes)?;
+            if record.path.starts_with(prefix) {
+                named.push(String::from_utf8_lossy(&key["token/".len()..]).into_owned());
+            }
+        }
+        for hash in &named {
+            self.revoke_hash(hash)?;
+        }
+        self.commit.commit()?;
+        Ok(named.len())
     }
 
     /// Stored token records, without scanning (a gauge for metrics: expired records count

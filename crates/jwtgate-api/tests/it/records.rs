@@ -55,6 +55,8 @@ fn request(operation: Operation, path: &str, body: Value) -> Request {
         peer: Some("127.0.0.1".parse().unwrap()),
         query: Vec::new(),
         body: body.to_string().into_bytes(),
+        namespace: None,
+        wrap_ttl: None,
     }
 }
 

@@ -20,6 +20,18 @@ pub enum Capability {
 }
 
 impl Capability {
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Create => "create",
+            Capability::Read => "read",
+            Capability::Update => "update",
+            Capability::Delete => "delete",
+            Capability::List => "list",
+            Capability::Sudo => "sudo",
+            Capability::Deny => "deny",
+        }
+    }
+
     fn parse(name: &str) -> Option<Capability> {
         Some(match name {
             "create" => Capability::Create,
@@ -54,6 +66,11 @@ path "auth/token/renew-self" {
 }
 # Allow tokens to revoke themselves
 path "auth/token/revoke-self" {
+    capabilities = ["update"]
+}
+
+# Allow a token to look up its own capabilities on a path
+path "sys/capabilities-self" {
     capabilities = ["update"]
 }
 "#;
@@ -259,6 +276,14 @@ pub struct Acl {
 }
 
 impl Acl {
+    /// Whether any rule reaches below `prefix` (Vault's mount access for the UI listing).
+    pub fn reaches(&self, prefix: &str) -> bool {
+        self.rules.iter().any(|(pattern, granted)| {
+            let stem = pattern.trim_end_matches('*');
+            !granted.contains(&Capability::Deny) && (pattern.starts_with(prefix) || (pattern.ends_with('*') && prefix.starts_with(stem)))
+        })
+    }
+
     pub fn new<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> Acl {
         let mut rules: BTreeMap<String, Vec<Capability>> = BTreeMap::new();
         for policy in policies {

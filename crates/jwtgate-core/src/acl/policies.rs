@@ -78,8 +78,8 @@ impl Policies {
         Ok(Acl::new(policies.iter().map(|p| p.as_ref())))
     }
 
-    /// `sys/policies/acl` (LIST or GET).
-    pub async fn list(&self) -> Result<Response, Error> {
+    /// `sys/policies/acl` (LIST), or the legacy `sys/policy` (GET).
+    pub async fn list(&self, legacy: bool) -> Result<Response, Error> {
         let store = self.store.clone();
         let mut names = blocking(move || Ok(store.list_policies()?)).await?;
         for builtin in ["default", "root"] {
@@ -88,11 +88,15 @@ impl Policies {
             }
         }
         names.sort();
-        Ok(Response::data(json!({ "keys": names, "policies": names }), "system"))
+        if legacy {
+            return Ok(Response::data_also_at_top(json!({ "keys": names, "policies": names }), "system"));
+        }
+        Ok(Response::data(json!({ "keys": names }), "system"))
     }
 
-    /// `sys/policies/acl/<name>`.
-    pub async fn handle(&self, operation: Operation, name: &str, body: &Body) -> Result<Response, Error> {
+    /// `sys/policies/acl/<name>`, or the legacy `sys/policy/<name>` (the text is `rules`, and
+    /// answers repeat `data` at the top level).
+    pub async fn handle(&self, operation: Operation, name: &str, body: &Body, legacy: bool) -> Result<Response, Error> {
         let name = name.trim().to_lowercase();
         if name.is_empty() || name.contains('/') {
             return Err(Error::BadRequest("invalid policy name".into()));
@@ -100,15 +104,17 @@ impl Policies {
         let (store, key) = (self.store.clone(), name.clone());
         match operation {
             Operation::Read => {
-                if name == "root" {
-                    return Err(Error::NotFound);
-                }
                 let stored = blocking(move || Ok(store.get_policy(&key)?)).await?;
                 let text = match stored {
                     Some(policy) => policy.policy,
                     None if name == "default" => DEFAULT_POLICY.to_owned(),
+                    // Root grants everything and has no text.
+                    None if name == "root" => String::new(),
                     None => return Err(Error::NotFound),
                 };
+                if legacy {
+                    return Ok(Response::data_also_at_top(json!({"name": name, "rules": text}), "system"));
+                }
                 Ok(Response::data(json!({"name": name, "policy": text}), "system"))
             }
             Operation::Delete => {
@@ -125,7 +131,8 @@ impl Policies {
                 if name == "root" {
                     return Err(Error::BadRequest("cannot update root policy".into()));
                 }
-                let text = fields::string(body, "policy")?
+                let field = if legacy && body.contains_key("rules") { "rules" } else { "policy" };
+                let text = fields::string(body, field)?
                     .filter(|p| !p.trim().is_empty())
                     .ok_or_else(|| Error::BadRequest("'policy' parameter not supplied or empty".into()))?;
                 let parsed = parse(&text).map_err(|e| Error::BadRequest(format!("failed to parse policy: {e}")))?;

@@ -33,7 +33,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::SystemTime;
 
 /// The method types `sys/auth/<path>` can enable.
-pub const METHOD_TYPES: [&str; 2] = ["jwt", "kubernetes"];
+/// `oidc` is the same plugin as `jwt` in Vault (one binary, two names).
+pub const METHOD_TYPES: [&str; 3] = ["jwt", "oidc", "kubernetes"];
 
 /// What the methods reach outside the process with.
 pub struct Services {
@@ -256,7 +257,7 @@ fn build(
     generation: Arc<AtomicU64>,
 ) -> Result<Arc<dyn MountRuntime>, Error> {
     Ok(match mount.kind.as_str() {
-        "jwt" => Arc::new(Runtime::<jwt::Jwt>::load(store, mount, fetcher, generation)?),
+        "jwt" | "oidc" => Arc::new(Runtime::<jwt::Jwt>::load(store, mount, fetcher, generation)?),
         "kubernetes" => Arc::new(Runtime::<kubernetes::Kubernetes>::load(store, mount, fetcher, generation)?),
         other => return Err(Error::internal("load a mount", format!("unknown method type {other:?}"))),
     })

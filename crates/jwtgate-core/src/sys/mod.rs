@@ -1,5 +1,7 @@
 //! System paths (`sys/*`): health, init, auth mounts and their tuning.
 
+pub mod info;
+
 use crate::auth::{Change, Methods, METHOD_TYPES};
 use crate::error::Error;
 use crate::request::{Body, Operation, Request, Response};
@@ -87,19 +89,27 @@ pub fn initialize(store: &Store, now: i64, root_token: Option<String>) -> Result
 }
 
 fn mount_json(mount: &Mount) -> Value {
-    json!({
+    let builtin = mount.kind == "token";
+    let mut config = json!({"default_lease_ttl": mount.tune.default_lease_ttl, "max_lease_ttl": mount.tune.max_lease_ttl,
+                            "force_no_cache": false, "token_type": mount.tune.token_type});
+    if !mount.tune.listing_visibility.is_empty() {
+        config["listing_visibility"] = json!(mount.tune.listing_visibility);
+    }
+    let mut entry = json!({
         "type": mount.kind, "description": mount.description, "accessor": mount.accessor, "local": false,
-        "seal_wrap": false, "external_entropy_access": false, "options": null, "uuid": mount.uuid,
-        "plugin_version": "", "running_plugin_version": concat!("v", env!("CARGO_PKG_VERSION"), "+jwtgate"),
-        "running_sha256": "", "deprecation_status": "supported",
-        "config": {"default_lease_ttl": mount.tune.default_lease_ttl, "max_lease_ttl": mount.tune.max_lease_ttl,
-                   "force_no_cache": false, "token_type": mount.tune.token_type}
-    })
+        "seal_wrap": false, "external_entropy_access": false, "options": if builtin { Value::Null } else { json!({}) },
+        "uuid": mount.uuid, "plugin_version": "",
+        "running_plugin_version": concat!("v", env!("CARGO_PKG_VERSION"), "+jwtgate"), "running_sha256": "",
+        "config": config,
+    });
+    if !builtin {
+        entry["deprecation_status"] = json!("supported");
+    }
+    entry
 }
 
-/// `sys/auth`: the token mount and every enabled one.
-pub fn auth_list(mounts: &[Mount]) -> Response {
-    let mut map = Map::new();
+/// The token store's own mount, then every enabled one.
+fn with_token_mount(mounts: &[Mount]) -> Vec<Mount> {
     let token_mount = Mount {
         path: "token".into(),
         kind: "token".into(),
@@ -108,8 +118,14 @@ pub fn auth_list(mounts: &[Mount]) -> Response {
         description: "token based credentials".into(),
         tune: Tune { token_type: "default-service".into(), ..Tune::default() },
     };
-    for mount in std::iter::once(&token_mount).chain(mounts) {
-        map.insert(format!("{}/", mount.path), mount_json(mount));
+    std::iter::once(token_mount).chain(mounts.iter().cloned()).collect()
+}
+
+/// `sys/auth`: the token mount and every enabled one.
+pub fn auth_list(mounts: &[Mount]) -> Response {
+    let mut map = Map::new();
+    for mount in with_token_mount(mounts) {
+        map.insert(format!("{}/", mount.path), mount_json(&mount));
     }
     match Response::data(Value::Object(map), "system") {
         Response::Logical(mut logical) => {
@@ -126,7 +142,9 @@ pub async fn auth_mount(methods: &Methods, operation: Operation, path: &str, bod
     let existing = methods.mount(&path)?;
     let store = methods.store().clone();
     match operation {
-        Operation::Read => existing.map(|m| Response::json(mount_json(&m))).ok_or(Error::NotFound),
+        Operation::Read => existing
+            .map(|m| Response::data_also_at_top(mount_json(&m), "system"))
+            .ok_or_else(|| Error::BadRequest(format!("No auth engine at {path}/"))),
         Operation::Delete => {
             if existing.is_some() {
                 let mount = path.clone();
@@ -154,6 +172,9 @@ pub async fn auth_mount(methods: &Methods, operation: Operation, path: &str, bod
             if existing.is_some() {
                 return Err(Error::BadRequest(format!("path is already in use at {path}/")));
             }
+            if fields::object(body, "options")?.is_some_and(|o| o.contains_key("version")) {
+                return Err(Error::BadRequest(format!("auth method {kind:?} does not allow setting a version")));
+            }
             let tune_body = fields::object(body, "config")?.unwrap_or_default();
             let ttl = |field: &str| -> Result<u64, Error> {
                 let seconds = fields::duration(&tune_body, field)?.unwrap_or(0);
@@ -163,7 +184,11 @@ pub async fn auth_mount(methods: &Methods, operation: Operation, path: &str, bod
                 .filter(|t| !t.is_empty())
                 .unwrap_or_else(|| "default-service".into());
             if !MOUNT_TOKEN_TYPES.contains(&token_type.as_str()) {
-                return Err(Error::BadRequest(format!("invalid token type {token_type:?}")));
+                return Err(Error::BadRequest("invalid value for 'token_type'".into()));
+            }
+            let (default_lease_ttl, max_lease_ttl) = (ttl("default_lease_ttl")?, ttl("max_lease_ttl")?);
+            if max_lease_ttl > 0 && default_lease_ttl > max_lease_ttl {
+                return Err(Error::BadRequest("given default lease TTL greater than given max lease TTL".into()));
             }
             let mount = Mount {
                 path: path.clone(),
@@ -172,9 +197,10 @@ pub async fn auth_mount(methods: &Methods, operation: Operation, path: &str, bod
                 uuid: ids::uuid(),
                 description: fields::string(body, "description")?.unwrap_or_default(),
                 tune: Tune {
-                    default_lease_ttl: ttl("default_lease_ttl")?,
-                    max_lease_ttl: ttl("max_lease_ttl")?,
+                    default_lease_ttl,
+                    max_lease_ttl,
                     token_type,
+                    listing_visibility: listing_visibility(&tune_body)?.unwrap_or_default(),
                 },
             };
             blocking(move || Ok(store.put_mount(&mount)?)).await?;
@@ -186,19 +212,24 @@ pub async fn auth_mount(methods: &Methods, operation: Operation, path: &str, bod
 
 /// `sys/auth/<path>/tune`: read or change a mount's TTLs and token type.
 pub async fn tune(methods: &Methods, operation: Operation, path: &str, body: &Body) -> Result<Response, Error> {
+    let path = path.trim_matches('/');
     let mut mount = methods
-        .mount(path.trim_matches('/'))?
-        .ok_or_else(|| Error::BadRequest("cannot fetch sysview for path".into()))?;
+        .mount(path)?
+        .ok_or_else(|| Error::BadRequest(format!("cannot fetch sysview for path \"auth/{path}/\"")))?;
     let system = methods.system;
     if operation == Operation::Read {
         let (default_lease_ttl, max_lease_ttl) = system.effective(Some(&mount.tune));
-        return Ok(Response::data(
-            json!({
-                "default_lease_ttl": default_lease_ttl, "max_lease_ttl": max_lease_ttl,
-                "force_no_cache": false, "token_type": mount.tune.token_type, "description": mount.description,
-            }),
-            "system",
-        ));
+        let mut data = json!({
+            "default_lease_ttl": default_lease_ttl, "max_lease_ttl": max_lease_ttl,
+            "force_no_cache": false, "token_type": mount.tune.token_type, "description": mount.description,
+        });
+        if !mount.tune.listing_visibility.is_empty() {
+            data["listing_visibility"] = json!(mount.tune.listing_visibility);
+        }
+        return Ok(Response::data_also_at_top(data, "system"));
+    }
+    if let Some(visibility) = listing_visibility(body)? {
+        mount.tune.listing_visibility = visibility;
     }
     for field in ["default_lease_ttl", "max_lease_ttl"] {
         if let Some(seconds) = fields::duration(body, field)? {
@@ -214,11 +245,14 @@ pub async fn tune(methods: &Methods, operation: Operation, path: &str, body: &Bo
         }
     }
     if mount.tune.max_lease_ttl > 0 && mount.tune.default_lease_ttl > mount.tune.max_lease_ttl {
-        return Err(Error::BadRequest("backend max lease TTL cannot be less than the default lease TTL".into()));
+        return Err(Error::BadRequest(format!(
+            "backend max lease TTL of {} would be less than backend default lease TTL of {}",
+            mount.tune.max_lease_ttl, mount.tune.default_lease_ttl
+        )));
     }
     if let Some(kind) = fields::string(body, "token_type")? {
         if !MOUNT_TOKEN_TYPES.contains(&kind.as_str()) {
-            return Err(Error::BadRequest(format!("invalid token type {kind:?}")));
+            return Err(Error::BadRequest("invalid value for 'token_type'".into()));
         }
         mount.tune.token_type = kind;
     }
@@ -229,4 +263,14 @@ pub async fn tune(methods: &Methods, operation: Operation, path: &str, body: &Bo
     blocking(move || Ok(store.put_mount(&mount)?)).await?;
     methods.invalidate(Change::Mounts);
     Ok(Response::NoContent)
+}
+
+/// `listing_visibility`: `unauth` or hidden (`""`/`hidden`), as Vault accepts.
+fn listing_visibility(body: &Body) -> Result<Option<String>, Error> {
+    match fields::string(body, "listing_visibility")?.as_deref() {
+        None => Ok(None),
+        Some("" | "hidden") => Ok(Some(String::new())),
+        Some("unauth") => Ok(Some("unauth".into())),
+        Some(other) => Err(Error::BadRequest(format!("invalid listing_visibility {other}"))),
+    }
 }

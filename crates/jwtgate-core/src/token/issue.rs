@@ -61,6 +61,7 @@ impl Tokens {
             orphan: true,
             bound_cidrs: params.token_bound_cidrs,
             last_renewal_time: None,
+            parent: String::new(),
         };
         let token = if batch {
             // Self-contained: nothing is written, so a batch login costs no storage at all.
@@ -77,7 +78,7 @@ impl Tokens {
             accessor: record.accessor,
             policies: policies.clone(),
             token_policies: policies,
-            metadata,
+            metadata: Value::Object(metadata),
             lease_duration: ttl,
             renewable: record.renewable,
             entity_id: record.entity_id,

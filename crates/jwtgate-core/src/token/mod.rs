@@ -72,6 +72,7 @@ pub enum TokenAction {
     RevokeAccessor,
     Create,
     CreateOrphan,
+    RevokeOrphan,
 }
 
 impl Tokens {
@@ -138,7 +139,8 @@ impl Tokens {
         let store = self.store.clone();
         match action {
             TokenAction::Lookup => {
-                let token = required(body, "token", "missing token ID")?;
+                // Without a token in the body (and by GET), the caller's own.
+                let token = fields::string(body, "token")?.filter(|t| !t.is_empty()).unwrap_or(caller.token);
                 let record = self.lookup(&token, now).await?.ok_or_else(|| Error::Forbidden("bad token".into()))?;
                 Ok(Response::data(lookup_data(&token, &record, now), "token"))
             }
@@ -179,8 +181,61 @@ impl Tokens {
                 blocking(move || Ok(store.revoke_accessor(&accessor)?)).await?;
                 Ok(Response::NoContent)
             }
-            TokenAction::Create | TokenAction::CreateOrphan => self.create(caller, body, now).await,
+            TokenAction::RevokeOrphan => {
+                if !caller.sudo {
+                    return Err(Error::BadRequest("root or sudo privileges required to revoke and orphan".into()));
+                }
+                let token = required(body, "token", "missing token ID")?;
+                blocking(move || Ok(store.revoke_orphan(&token)?)).await?;
+                Ok(Response::NoContent)
+            }
+            TokenAction::Create => self.create(caller, body, false, now).await,
+            TokenAction::CreateOrphan => self.create(caller, body, true, now).await,
         }
+    }
+
+    /// The policies of the token (or accessor) named in `body`, for `sys/capabilities*`.
+    pub async fn policies_of(&self, body: &Body, by_accessor: bool, now: i64) -> Result<Vec<String>, Error> {
+        let record = if by_accessor {
+            let (store, accessor) = (self.store.clone(), required(body, "accessor", "missing accessor")?);
+            blocking(move || Ok(store.lookup_accessor(&accessor, now)?)).await?
+        } else {
+            self.lookup(&required(body, "token", "missing token")?, now).await?
+        };
+        Ok(record.map(|r| r.policies).unwrap_or_default())
+    }
+
+    /// `auth/token/accessors`.
+    pub async fn accessors(&self, now: i64) -> Result<Response, Error> {
+        let store = self.store.clone();
+        let keys = blocking(move || Ok(store.accessors(now)?)).await?;
+        Ok(Response::data(json!({ "keys": keys }), "token"))
+    }
+
+    /// `auth/token/tidy`: removes expired tokens now (the sweeper does it anyway); 202 as Vault.
+    pub async fn tidy(&self, request_id: &str, now: i64) -> Result<Response, Error> {
+        let store = self.store.clone();
+        blocking(move || {
+            while store.sweep_expired(now, 10_000)? > 0 {}
+            Ok(())
+        })
+        .await?;
+        Ok(Response::Json {
+            status: 202,
+            body: json!({
+                "request_id": request_id, "lease_id": "", "renewable": false, "lease_duration": 0, "data": null,
+                "wrap_info": null, "auth": null, "mount_type": "token",
+                "warnings": ["Tidy operation successfully started. Any information from the operation will be printed to jwtgate's server logs."]
+            }),
+        })
+    }
+
+    /// `sys/leases/revoke-prefix/<prefix>`: tokens are jwtgate's only leases; those created on
+    /// a path under `prefix` (e.g. `auth/jwt/login`) are revoked with their children.
+    pub async fn revoke_prefix(&self, prefix: &str) -> Result<Response, Error> {
+        let (store, prefix) = (self.store.clone(), prefix.trim_start_matches('/').to_owned());
+        blocking(move || Ok(store.revoke_path_prefix(&prefix)?)).await?;
+        Ok(Response::NoContent)
     }
 
     /// A live token's record: opened if batch, else read from the store.
@@ -237,14 +292,20 @@ impl Tokens {
         Ok(Response::auth(auth_block(client_token, &updated, ttl), "token", Vec::new()))
     }
 
-    /// `auth/token/create(-orphan)`. Every created token is an orphan: jwtgate keeps no
-    /// parent/child tree yet.
-    async fn create(&self, caller: Caller, body: &Body, now: i64) -> Result<Response, Error> {
-        if fields::string(body, "type")?.is_some_and(|t| t == "batch") {
-            return Err(Error::BadRequest("batch tokens are not supported yet".into()));
+    /// `auth/token/create(-orphan)`: a child of the caller unless `orphan` (create-orphan) or
+    /// `no_parent` (root or sudo only), or when the caller is a batch token (it has no record to
+    /// hang children on).
+    async fn create(&self, caller: Caller, body: &Body, orphan: bool, now: i64) -> Result<Response, Error> {
+        match fields::string(body, "type")?.as_deref() {
+            None | Some("") | Some("service") => {}
+            Some("batch") => return Err(Error::BadRequest("batch tokens are not supported yet".into())),
+            Some(_) => return Err(Error::BadRequest("invalid 'token_type' value".into())),
+        }
+        if body.contains_key("entity_alias") {
+            return Err(Error::BadRequest("'entity_alias' is only allowed in combination with token role".into()));
         }
         let parent = &caller.record.policies;
-        let requested = fields::strings(body, "policies")?;
+        let requested = fields::string_slice(body, "policies")?;
         // Vault: without root or sudo, a child's policies must be a subset of its parent's (as
         // sent, before case folding), its id is generated, and it has a parent.
         if !caller.sudo {
@@ -263,7 +324,11 @@ impl Tokens {
             if fields::boolean(body, "no_parent")? == Some(true) {
                 return Err(Error::BadRequest("root or sudo privileges required to create orphan token".into()));
             }
+            if fields::duration(body, "period")?.is_some_and(|p| p != 0) {
+                return Err(Error::BadRequest("root or sudo privileges required to create periodic token".into()));
+            }
         }
+        let orphan = orphan || caller.batch || fields::boolean(body, "no_parent")? == Some(true);
         let mut policies: Vec<String> = match requested {
             Some(list) => list.iter().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()).collect(),
             None => parent.clone(),
@@ -318,21 +383,35 @@ impl Tokens {
             period,
             num_uses,
             renewable: fields::boolean(body, "renewable")?.unwrap_or(true),
-            orphan: true,
+            orphan,
             ..TokenRecord::default()
         };
-        let (store, issued, stored) = (self.store.clone(), token.clone(), record.clone());
-        let exists = blocking(move || {
+        let (store, issued, stored, parent) = (self.store.clone(), token.clone(), record.clone(), caller.token);
+        let missing_policies = record.policies.clone();
+        let (created, missing_policies) = blocking(move || {
             if store.lookup_token(&issued, now)?.is_some() {
-                return Ok(true);
+                return Err(Error::BadRequest("cannot create a token with a duplicate ID".into()));
             }
-            store.create_token(&issued, &stored)?;
-            Ok(false)
+            let created = if orphan {
+                store.create_token(&issued, &stored)?;
+                true
+            } else {
+                store.create_child_token(&issued, &stored, &parent, now)?
+            };
+            let mut missing = Vec::new();
+            for name in missing_policies.into_iter().filter(|p| p != "default" && p != "root") {
+                if store.get_policy(&name)?.is_none() {
+                    missing.push(name);
+                }
+            }
+            Ok((created, missing))
         })
         .await?;
-        if exists {
-            return Err(Error::BadRequest("cannot create a token with a duplicate ID".into()));
+        if !created {
+            return Err(Error::Forbidden("permission denied".into()));
         }
+        let record = TokenRecord { orphan, ..record };
+        warnings.extend(missing_policies.iter().map(|name| format!("Policy {name:?} does not exist")));
         warnings.extend(unknown_fields_warning(body, &CREATE_FIELDS));
         let ttl = record.expire_time.map_or(0, |at| at - now);
         Ok(Response::auth(auth_block(token, &record, ttl), "token", warnings))
@@ -349,16 +428,36 @@ fn token_type(id: &str) -> &'static str {
 
 /// Vault's lookup object; `id` is the token as presented, or `""` for accessor lookups.
 fn lookup_data(id: &str, record: &TokenRecord, now: i64) -> Value {
-    json!({
+    let mut data = json!({
         "accessor": record.accessor, "creation_time": record.creation_time, "creation_ttl": record.creation_ttl,
         "display_name": record.display_name, "entity_id": record.entity_id,
         "expire_time": record.expire_time.map(crate::time::rfc3339),
         "explicit_max_ttl": record.explicit_max_ttl, "id": id,
-        "issue_time": crate::time::rfc3339(record.creation_time), "meta": record.meta, "num_uses": record.num_uses,
+        "issue_time": crate::time::rfc3339(record.creation_time), "meta": meta(record), "num_uses": record.num_uses,
         "orphan": record.orphan, "path": record.path, "policies": record.policies, "renewable": record.renewable,
         "ttl": record.expire_time.map_or(0, |at| (at - now).max(0)), "type": token_type(id),
-        "last_renewal_time": record.last_renewal_time, "period": (record.period > 0).then_some(record.period),
-    })
+    });
+    // Vault shows these only once they have a value.
+    if let Some(at) = record.last_renewal_time {
+        data["last_renewal_time"] = json!(at);
+        data["last_renewal"] = json!(crate::time::rfc3339(at));
+    }
+    if record.period > 0 {
+        data["period"] = json!(record.period);
+    }
+    if !record.bound_cidrs.is_empty() {
+        data["bound_cidrs"] = json!(record.bound_cidrs);
+    }
+    data
+}
+
+/// Token metadata as Vault shows it: `null` when there is none.
+fn meta(record: &TokenRecord) -> Value {
+    if record.meta.is_empty() {
+        Value::Null
+    } else {
+        json!(record.meta)
+    }
 }
 
 const NOT_RENEWABLE: &str = "batch tokens cannot be renewed";
@@ -381,7 +480,7 @@ fn auth_block(client_token: String, record: &TokenRecord, ttl: i64) -> Auth {
         accessor: record.accessor.clone(),
         policies: record.policies.clone(),
         token_policies: record.policies.clone(),
-        metadata: record.meta.iter().map(|(k, v)| (k.clone(), json!(v))).collect(),
+        metadata: meta(record),
         lease_duration: ttl,
         renewable: record.renewable,
         entity_id: record.entity_id.clone(),
