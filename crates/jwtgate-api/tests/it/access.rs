@@ -165,10 +165,10 @@ async fn policy_endpoint_errors() {
             "sys/policies/acl/root",
             Some(json!({"policy": "path \"x\" { capabilities = [\"read\"] }"})),
             400,
-            Some("cannot update root policy"),
+            Some("cannot update \"root\" policy"),
         ),
-        ("DELETE", "sys/policies/acl/root", None, 400, Some("cannot delete root policy")),
-        ("DELETE", "sys/policies/acl/default", None, 400, Some("cannot delete default policy")),
+        ("DELETE", "sys/policies/acl/root", None, 400, Some("cannot delete \"root\" policy")),
+        ("DELETE", "sys/policies/acl/default", None, 400, Some("cannot delete \"default\" policy")),
         ("PUT", "sys/policies/acl/p", Some(json!({})), 400, Some("'policy' parameter not supplied or empty")),
         (
             "PUT",

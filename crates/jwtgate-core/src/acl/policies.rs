@@ -119,8 +119,8 @@ impl Policies {
             }
             Operation::Delete => {
                 match name.as_str() {
-                    "root" => return Err(Error::BadRequest("cannot delete root policy".into())),
-                    "default" => return Err(Error::BadRequest("cannot delete default policy".into())),
+                    "root" => return Err(Error::BadRequest("cannot delete \"root\" policy".into())),
+                    "default" => return Err(Error::BadRequest("cannot delete \"default\" policy".into())),
                     _ => {}
                 }
                 blocking(move || Ok(store.delete_policy(&key)?)).await?;
@@ -129,7 +129,7 @@ impl Policies {
             }
             _ => {
                 if name == "root" {
-                    return Err(Error::BadRequest("cannot update root policy".into()));
+                    return Err(Error::BadRequest("cannot update \"root\" policy".into()));
                 }
                 let field = if legacy && body.contains_key("rules") { "rules" } else { "policy" };
                 let text = fields::string(body, field)?
@@ -139,6 +139,9 @@ impl Policies {
                 let record = jwtgate_store::Policy { name: name.clone(), policy: text };
                 blocking(move || Ok(store.put_policy(&record)?)).await?;
                 self.changed(Some(&name), Some(Arc::new(parsed)));
+                if field == "rules" {
+                    return Ok(Response::written(vec!["'rules' is deprecated, please use 'policy' instead".into()], "system"));
+                }
                 Ok(Response::NoContent)
             }
         }

@@ -61,6 +61,9 @@ pub fn capabilities(acl: Option<&Acl>, paths: &[String]) -> Response {
                 names
             }
         };
+        if paths.len() == 1 {
+            data.insert("capabilities".into(), json!(names));
+        }
         data.insert(path.clone(), json!(names));
     }
     Response::data_also_at_top(Value::Object(data), "system")

@@ -161,8 +161,10 @@ pub async fn auth_mount(methods: &Methods, operation: Operation, path: &str, bod
             if !METHOD_TYPES.contains(&kind.as_str()) {
                 return Err(Error::BadRequest(format!("plugin not found in the catalog: {kind}")));
             }
+            if path == "token" {
+                return Err(Error::BadRequest("path is already in use at token/".into()));
+            }
             if path.is_empty()
-                || path == "token"
                 || path
                     .split('/')
                     .any(|s| s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
@@ -213,9 +215,14 @@ pub async fn auth_mount(methods: &Methods, operation: Operation, path: &str, bod
 /// `sys/auth/<path>/tune`: read or change a mount's TTLs and token type.
 pub async fn tune(methods: &Methods, operation: Operation, path: &str, body: &Body) -> Result<Response, Error> {
     let path = path.trim_matches('/');
-    let mut mount = methods
-        .mount(path)?
-        .ok_or_else(|| Error::BadRequest(format!("cannot fetch sysview for path \"auth/{path}/\"")))?;
+    let token_mount = (path == "token").then(|| with_token_mount(&[]).remove(0));
+    let mut mount = match token_mount {
+        Some(mount) if operation == Operation::Read => mount,
+        Some(_) => return Err(Error::BadRequest("tuning the token store is not supported by jwtgate".into())),
+        None => methods
+            .mount(path)?
+            .ok_or_else(|| Error::BadRequest(format!("cannot fetch sysview for path \"auth/{path}/\"")))?,
+    };
     let system = methods.system;
     if operation == Operation::Read {
         let (default_lease_ttl, max_lease_ttl) = system.effective(Some(&mount.tune));

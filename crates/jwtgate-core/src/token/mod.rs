@@ -178,8 +178,11 @@ impl Tokens {
             }
             TokenAction::RevokeAccessor => {
                 let accessor = required(body, "accessor", "missing accessor")?;
-                blocking(move || Ok(store.revoke_accessor(&accessor)?)).await?;
-                Ok(Response::NoContent)
+                let revoked = blocking(move || Ok(store.revoke_accessor(&accessor)?)).await?;
+                Ok(Response::written(
+                    if revoked { Vec::new() } else { vec!["No token found with this accessor".into()] },
+                    "token",
+                ))
             }
             TokenAction::RevokeOrphan => {
                 if !caller.sudo {
@@ -355,8 +358,11 @@ impl Tokens {
         let ttl = fields::duration(body, "ttl")?.unwrap_or(0);
         let explicit_max_ttl = fields::duration(body, "explicit_max_ttl")?.unwrap_or(0);
         let period = fields::duration(body, "period")?.unwrap_or(0);
-        if ttl < 0 || explicit_max_ttl < 0 || period < 0 {
-            return Err(Error::BadRequest("ttl, explicit_max_ttl and period cannot be negative".into()));
+        if ttl < 0 {
+            return Err(Error::BadRequest("ttl must be positive".into()));
+        }
+        if explicit_max_ttl < 0 || period < 0 {
+            return Err(Error::BadRequest("explicit_max_ttl and period cannot be negative".into()));
         }
         let meta: std::collections::BTreeMap<String, String> = fields::object(body, "meta")?
             .unwrap_or_default()
@@ -382,7 +388,8 @@ impl Tokens {
             explicit_max_ttl,
             period,
             num_uses,
-            renewable: fields::boolean(body, "renewable")?.unwrap_or(true),
+            // A root token that never expires has nothing to renew (Vault answers `false`).
+            renewable: !never_expires && fields::boolean(body, "renewable")?.unwrap_or(true),
             orphan,
             ..TokenRecord::default()
         };

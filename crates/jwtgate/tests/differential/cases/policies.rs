@@ -14,13 +14,13 @@ pub fn cases() -> Vec<Case> {
         ("sudo", r#"path "sys/auth/*" { capabilities = ["sudo", "update"] }"#),
         ("plus segment", r#"path "auth/+/role" { capabilities = ["list"] }"#),
         ("unknown capability", r#"path "secret/*" { capabilities = ["fly"] }"#),
-        ("unknown key", r#"path "secret/*" { capabilities = ["read"] wings = 2 }"#),
+        ("unknown key", "path \"secret/*\" {\n  capabilities = [\"read\"]\n  wings = 2\n}"),
         ("broken", r#"path "secret/*" { capabilities = ["read" "#),
         ("empty", ""),
         ("comment only", "# nothing\n"),
         ("no capabilities", r#"path "secret/*" {}"#),
-        ("allowed parameters", r#"path "secret/*" { capabilities = ["update"] allowed_parameters = { "a" = [] } }"#),
-        ("min wrapping ttl", r#"path "secret/*" { capabilities = ["read"] min_wrapping_ttl = "1m" }"#),
+        ("allowed parameters", "path \"secret/*\" {\n  capabilities = [\"update\"]\n  allowed_parameters = { \"a\" = [] }\n}"),
+        ("min wrapping ttl", "path \"secret/*\" {\n  capabilities = [\"read\"]\n  min_wrapping_ttl = \"1m\"\n}"),
     ];
     let mut cases = Vec::new();
     for (n, (name, text)) in documents.iter().enumerate() {
