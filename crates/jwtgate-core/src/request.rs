@@ -107,7 +107,15 @@ pub fn parse_body(bytes: &[u8]) -> Result<Body, Error> {
         if key.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
             return Err(Error::BadRequest("error parsing form body".into()));
         }
-        body.insert(key.into_owned(), Value::String(value.into_owned()));
+        // A repeated key is a list, as Go's form values are.
+        let value = Value::String(value.into_owned());
+        match body.get_mut(key.as_ref()) {
+            Some(Value::Array(items)) => items.push(value),
+            Some(first) => *first = Value::Array(vec![first.take(), value]),
+            None => {
+                body.insert(key.into_owned(), value);
+            }
+        }
     }
     Ok(body)
 }

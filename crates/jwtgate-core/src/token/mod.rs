@@ -85,10 +85,15 @@ impl Tokens {
         } else {
             let (store, lookup) = (self.store.clone(), token.to_owned());
             blocking(move || {
-                let Some(record) = store.lookup_token(&lookup, now)? else { return Ok(None) };
+                let Some(mut record) = store.lookup_token(&lookup, now)? else { return Ok(None) };
                 // Use-limited tokens spend a use per request; the last use revokes (exactly once).
-                if record.num_uses > 0 && store.use_token(&lookup, now)? == jwtgate_store::UseOutcome::Refused {
-                    return Ok(None);
+                // The request sees the uses left after its own, as in Vault.
+                if record.num_uses > 0 {
+                    match store.use_token(&lookup, now)? {
+                        jwtgate_store::UseOutcome::Refused => return Ok(None),
+                        jwtgate_store::UseOutcome::Remaining(left) => record.num_uses = left,
+                        jwtgate_store::UseOutcome::LastUse | jwtgate_store::UseOutcome::Unlimited => {}
+                    }
                 }
                 Ok(Some(record))
             })
@@ -374,7 +379,7 @@ impl Tokens {
         let never_expires = is_root_token && ttl == 0 && explicit_max_ttl == 0 && period == 0;
         let display_name = fields::string(body, "display_name")?
             .filter(|n| !n.is_empty())
-            .map_or_else(|| "token".into(), |n| format!("token-{n}"));
+            .map_or_else(|| "token".into(), |n| format!("token-{}", sanitise_display_name(&n)));
         let token = fields::string(body, "id")?.filter(|id| !id.is_empty()).unwrap_or_else(ids::service_token);
         let record = TokenRecord {
             accessor: ids::accessor(),
@@ -423,6 +428,13 @@ impl Tokens {
         let ttl = record.expire_time.map_or(0, |at| at - now);
         Ok(Response::auth(auth_block(token, &record, ttl), "token", warnings))
     }
+}
+
+/// Vault's display-name rule: anything but letters, digits and `-` becomes `-`, and trailing
+/// dashes go.
+fn sanitise_display_name(name: &str) -> String {
+    let replaced: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+    replaced.trim_end_matches('-').to_owned()
 }
 
 fn token_type(id: &str) -> &'static str {

@@ -137,7 +137,12 @@ impl TokenParams {
             (false, false) => return Ok(()),
         };
         let given = match new {
-            "token_policies" => Given::List(normalise_policies(&fields::strings(body, source)?.unwrap_or_default())?),
+            // Read back as written (order, case, repeats); normalised when a token is issued.
+            "token_policies" => {
+                let written = fields::strings(body, source)?.unwrap_or_default();
+                normalise_policies(&written)?;
+                Given::List(written.into_iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect())
+            }
             "token_bound_cidrs" => Given::List(parse_cidrs(&fields::strings(body, source)?.unwrap_or_default())?),
             "token_num_uses" => {
                 let uses = fields::integer(body, source)?.unwrap_or(0);

@@ -128,7 +128,8 @@ impl JwtConfig {
             oidc_response_mode,
             oidc_response_types,
             default_role: text("default_role")?.to_lowercase(),
-            jwt_validation_pubkeys: list("jwt_validation_pubkeys")?,
+            // Stored trimmed, as Vault reads them back.
+            jwt_validation_pubkeys: list("jwt_validation_pubkeys")?.into_iter().map(|k| k.trim().to_owned()).collect(),
             jwt_validation_jwks: text("jwt_validation_jwks")?,
             jwt_supported_algs: list("jwt_supported_algs")?,
             jwks_url: text("jwks_url")?,
