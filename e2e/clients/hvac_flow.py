@@ -25,7 +25,8 @@ root.sys.enable_auth_method(method_type="jwt", path="jwt")
 check("jwt/" in root.sys.list_auth_methods()["data"], "list_auth_methods")
 root.auth.jwt.configure(jwt_validation_pubkeys=[pubkey], path="jwt")
 config = root.auth.jwt.read_config(path="jwt")
-check(config["data"]["jwt_validation_pubkeys"] == [pubkey], "read_config")
+# Read back trimmed, as Vault (and OpenBao) store them.
+check(config["data"]["jwt_validation_pubkeys"] == [pubkey.strip()], "read_config")
 root.auth.jwt.create_role(
     name="my-role",
     role_type="jwt",

@@ -116,7 +116,9 @@ impl Core {
         let presented = request.token.is_some();
         let mut caller = match (&resolved, &request.token) {
             // The UI listing is public, and shows more to a token that is presented.
-            (Ok(Endpoint::UiMounts(_)), Some(token)) => self.tokens.authenticate(token, request.peer, self.now()).await?,
+            (Ok(Endpoint::UiMounts(_)), Some(token)) => {
+                self.tokens.authenticate(token, request.peer, self.now()).await?
+            }
             (Ok(endpoint), _) if self.is_public(endpoint) => None,
             (_, Some(token)) => self.tokens.authenticate(token, request.peer, self.now()).await?,
             (_, None) => None,

@@ -188,7 +188,13 @@ impl Response {
     /// As [`Response::data`], with `data`'s keys repeated at the top level (Vault's older sys
     /// endpoints answer both ways, and clients read either).
     pub fn data_also_at_top(data: Value, mount_type: &str) -> Response {
-        Response::Logical(Logical { data, auth: None, warnings: Vec::new(), mount_type: mount_type.to_owned(), data_at_top_level: true })
+        Response::Logical(Logical {
+            data,
+            auth: None,
+            warnings: Vec::new(),
+            mount_type: mount_type.to_owned(),
+            data_at_top_level: true,
+        })
     }
 
     pub fn auth(auth: Auth, mount_type: &str, warnings: Vec<String>) -> Response {

@@ -62,7 +62,13 @@ impl Store {
 
     /// Stores a new token as a child of the live token `parent`: revoking the parent revokes it.
     /// `Ok(false)` (nothing stored) if the parent is not live or the chain would be too deep.
-    pub fn create_child_token(&self, token: &str, record: &TokenRecord, parent: &str, now: i64) -> Result<bool, StoreError> {
+    pub fn create_child_token(
+        &self,
+        token: &str,
+        record: &TokenRecord,
+        parent: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let parent_hash = self.hash(parent);
         let Some(parent_record) = self.read_token(&parent_hash)?.filter(|r| is_live(r, now)) else { return Ok(false) };
         if self.depth(&parent_record, now)?.is_none_or(|depth| depth + 1 >= MAX_TOKEN_DEPTH) {
@@ -270,8 +276,7 @@ impl Store {
         let prefix = children_prefix(&hash);
         for (key, _) in self.engine.scan_prefix(prefix.as_bytes(), usize::MAX)? {
             let child = token_key(&String::from_utf8_lossy(&key[prefix.len()..]));
-            loop {
-                let Some(bytes) = self.engine.get(child.as_bytes())? else { break };
+            while let Some(bytes) = self.engine.get(child.as_bytes())? {
                 let record: TokenRecord = records::decode(child.as_bytes(), &bytes)?;
                 let orphaned = records::encode(&TokenRecord { parent: String::new(), orphan: true, ..record });
                 if self.engine.compare_and_swap(child.as_bytes(), Some(&bytes), Some(&orphaned))?.is_ok() {

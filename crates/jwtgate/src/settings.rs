@@ -210,9 +210,9 @@ mod tests {
             ("JWTGATE_MAX_LEASE_TTL".to_owned(), "48h".to_owned()),
             ("OTHER".to_owned(), "ignored".to_owned()),
         ];
-        let env = env.into_iter().chain(
-            super::CLIENT_VARIABLES.iter().map(|name| (name.to_string(), "https://127.0.0.1:8200".to_owned())),
-        );
+        let env = env
+            .into_iter()
+            .chain(super::CLIENT_VARIABLES.iter().map(|name| (name.to_string(), "https://127.0.0.1:8200".to_owned())));
         let env = env.collect();
         let settings = Settings::load(Some(&file), env).unwrap();
         assert_eq!(

@@ -35,7 +35,7 @@ fn samples() -> Vec<Sample> {
         ("POST", "auth/token/lookup-accessor", Some(json!({"accessor": "x"})), None, 400),
         ("POST", "auth/token/renew", Some(json!({"token": ROOT})), None, 400),
         ("POST", "auth/token/renew-accessor", Some(json!({"accessor": "x"})), None, 400),
-        ("POST", "auth/token/revoke-accessor", Some(json!({"accessor": "x"})), None, 204),
+        ("POST", "auth/token/revoke-accessor", Some(json!({"accessor": "x"})), None, 200),
         ("POST", "auth/token/create", Some(json!({"policies": "default"})), None, 200),
         ("POST", "auth/token/create-orphan", Some(json!({"policies": "default"})), None, 200),
         ("POST", "auth/token/revoke", Some(json!({"token": "jgs.unknown"})), None, 204),
@@ -51,6 +51,16 @@ fn samples() -> Vec<Sample> {
         ("DELETE", "sys/policies/acl/nothing", None, None, 204),
         ("GET", "sys/metrics?format=prometheus", None, None, 200),
         ("GET", "sys/auth/jwt/tune", None, None, 200),
+        ("GET", "sys/seal-status", None, Some(200), 200),
+        ("GET", "sys/leader", None, Some(200), 200),
+        ("GET", "sys/internal/ui/mounts", None, Some(200), 200),
+        // The default policy grants it, as Vault's does.
+        ("POST", "sys/capabilities-self", Some(json!({"paths": ["sys/auth"]})), Some(200), 200),
+        ("GET", "sys/policy", None, None, 200),
+        ("GET", "sys/policy/default", None, None, 200),
+        ("LIST", "auth/token/accessors", None, None, 200),
+        ("POST", "auth/token/tidy", None, None, 202),
+        ("POST", "sys/leases/revoke-prefix/auth/none", None, None, 204),
         ("PUT", "auth/token/revoke-self", None, Some(204), 204),
     ]
 }
@@ -79,7 +89,10 @@ async fn every_route_enforces_its_access() {
     assert_eq!(kinds, all, "every endpoint kind has a sample in the access matrix");
 
     for (method, path, body, default_status, root_status) in samples() {
-        let public = matches!(path, "sys/health" | "sys/init" | "auth/jwt/login");
+        let public = matches!(
+            path,
+            "sys/health" | "sys/init" | "auth/jwt/login" | "sys/seal-status" | "sys/leader" | "sys/internal/ui/mounts"
+        );
         let tokens = [
             ("none", None),
             ("malformed", Some("not-a-token")),
@@ -168,7 +181,7 @@ async fn policy_endpoint_errors() {
             Some("cannot update \"root\" policy"),
         ),
         ("DELETE", "sys/policies/acl/root", None, 400, Some("cannot delete \"root\" policy")),
-        ("DELETE", "sys/policies/acl/default", None, 400, Some("cannot delete \"default\" policy")),
+        ("DELETE", "sys/policies/acl/default", None, 400, Some("cannot delete default policy")),
         ("PUT", "sys/policies/acl/p", Some(json!({})), 400, Some("'policy' parameter not supplied or empty")),
         (
             "PUT",
@@ -286,7 +299,12 @@ async fn json_and_legacy_policies_and_collection_rules() {
         assert_eq!(written.status, 204, "{name}: {}", written.text);
     }
     let created = server
-        .call("POST", "auth/token/create", Some(ROOT), Some(json!({"policies": "json-reader,legacy-reader,lister"})))
+        .call(
+            "POST",
+            "auth/token/create",
+            Some(ROOT),
+            Some(json!({"policies": ["json-reader", "legacy-reader", "lister"]})),
+        )
         .await;
     let token = created.body["auth"]["client_token"].as_str().unwrap().to_owned();
     let cases: Vec<(&str, &str, u16)> = vec![

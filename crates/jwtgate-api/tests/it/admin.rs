@@ -78,7 +78,11 @@ async fn auth_mounts() {
 
     assert_eq!(server.call("DELETE", "sys/auth/jwt/cluster-a", Some(ROOT), None).await.status, 204);
     assert_eq!(server.call("DELETE", "sys/auth/jwt/cluster-a", Some(ROOT), None).await.status, 204);
-    assert_error(&server.call("GET", "sys/auth/jwt/cluster-a", Some(ROOT), None).await, 404, None);
+    assert_error(
+        &server.call("GET", "sys/auth/jwt/cluster-a", Some(ROOT), None).await,
+        400,
+        Some("No auth engine at jwt/cluster-a/"),
+    );
 }
 
 #[actix_web::test]
@@ -320,9 +324,12 @@ async fn mount_tuning() {
     let reply = server.call("PUT", "auth/jwt/login", None, Some(json!({"role": "no-ttl", "jwt": token()}))).await;
     assert_eq!(reply.body["auth"]["lease_duration"], 1800);
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"default_lease_ttl": "3h"}), "backend max lease TTL cannot be less than the default lease TTL"),
+        (
+            json!({"default_lease_ttl": "3h"}),
+            "backend max lease TTL of 7200 would be less than backend default lease TTL of 10800",
+        ),
         (json!({"max_lease_ttl": "9999h"}), "max_lease_ttl cannot be greater than the system max lease TTL"),
-        (json!({"token_type": "weird"}), "invalid token type \"weird\""),
+        (json!({"token_type": "weird"}), "invalid value for 'token_type'"),
     ];
     for (body, message) in cases {
         assert_error(&server.call("POST", "sys/auth/jwt/tune", Some(ROOT), Some(body)).await, 400, Some(message));
@@ -330,7 +337,7 @@ async fn mount_tuning() {
     assert_error(
         &server.call("GET", "sys/auth/nope/tune", Some(ROOT), None).await,
         400,
-        Some("cannot fetch sysview for path"),
+        Some("cannot fetch sysview for path \"auth/nope/\""),
     );
 }
 

@@ -280,7 +280,8 @@ impl Acl {
     pub fn reaches(&self, prefix: &str) -> bool {
         self.rules.iter().any(|(pattern, granted)| {
             let stem = pattern.trim_end_matches('*');
-            !granted.contains(&Capability::Deny) && (pattern.starts_with(prefix) || (pattern.ends_with('*') && prefix.starts_with(stem)))
+            !granted.contains(&Capability::Deny)
+                && (pattern.starts_with(prefix) || (pattern.ends_with('*') && prefix.starts_with(stem)))
         })
     }
 

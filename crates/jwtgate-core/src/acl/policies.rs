@@ -120,7 +120,7 @@ impl Policies {
             Operation::Delete => {
                 match name.as_str() {
                     "root" => return Err(Error::BadRequest("cannot delete \"root\" policy".into())),
-                    "default" => return Err(Error::BadRequest("cannot delete \"default\" policy".into())),
+                    "default" => return Err(Error::BadRequest("cannot delete default policy".into())),
                     _ => {}
                 }
                 blocking(move || Ok(store.delete_policy(&key)?)).await?;
@@ -140,7 +140,10 @@ impl Policies {
                 blocking(move || Ok(store.put_policy(&record)?)).await?;
                 self.changed(Some(&name), Some(Arc::new(parsed)));
                 if field == "rules" {
-                    return Ok(Response::written(vec!["'rules' is deprecated, please use 'policy' instead".into()], "system"));
+                    return Ok(Response::written(
+                        vec!["'rules' is deprecated, please use 'policy' instead".into()],
+                        "system",
+                    ));
                 }
                 Ok(Response::NoContent)
             }

@@ -174,6 +174,12 @@ pub async fn auth_mount(methods: &Methods, operation: Operation, path: &str, bod
             if existing.is_some() {
                 return Err(Error::BadRequest(format!("path is already in use at {path}/")));
             }
+            // Replication and seal wrapping do not exist here: refused, never stored and ignored.
+            for flag in ["local", "seal_wrap", "external_entropy_access"] {
+                if fields::boolean(body, flag)? == Some(true) {
+                    return Err(Error::BadRequest(format!("{flag} is not supported by jwtgate")));
+                }
+            }
             if fields::object(body, "options")?.is_some_and(|o| o.contains_key("version")) {
                 return Err(Error::BadRequest(format!("auth method {kind:?} does not allow setting a version")));
             }
@@ -238,6 +244,11 @@ pub async fn tune(methods: &Methods, operation: Operation, path: &str, body: &Bo
     if let Some(visibility) = listing_visibility(body)? {
         mount.tune.listing_visibility = visibility;
     }
+    for unsupported in UNSUPPORTED_TUNE_FIELDS {
+        if body.contains_key(*unsupported) {
+            return Err(Error::BadRequest(format!("{unsupported} is not supported by jwtgate")));
+        }
+    }
     for field in ["default_lease_ttl", "max_lease_ttl"] {
         if let Some(seconds) = fields::duration(body, field)? {
             let seconds = u64::try_from(seconds).map_err(|_| Error::BadRequest(format!("invalid {field}")))?;
@@ -271,6 +282,17 @@ pub async fn tune(methods: &Methods, operation: Operation, path: &str, body: &Bo
     methods.invalidate(Change::Mounts);
     Ok(Response::NoContent)
 }
+
+/// Tune fields Vault honours and jwtgate cannot (no audit devices, no plugins, no header
+/// passing yet): refused rather than accepted and dropped.
+const UNSUPPORTED_TUNE_FIELDS: &[&str] = &[
+    "audit_non_hmac_request_keys",
+    "audit_non_hmac_response_keys",
+    "passthrough_request_headers",
+    "allowed_response_headers",
+    "plugin_version",
+    "options",
+];
 
 /// `listing_visibility`: `unauth` or hidden (`""`/`hidden`), as Vault accepts.
 fn listing_visibility(body: &Body) -> Result<Option<String>, Error> {

@@ -277,6 +277,7 @@ impl Tokens {
             })?;
             TtlLimits::new(&self.system, Some(&mount.tune), &params)
         };
+        let wanted = limits.wanted_renewal(increment);
         let store = self.store.clone();
         let renew_record = move |current: &TokenRecord| {
             let ttl = limits.renewal_ttl(current, increment, now)?;
@@ -297,7 +298,15 @@ impl Tokens {
         };
         let updated = updated.ok_or_else(|| Error::BadRequest("token not found".into()))??;
         let ttl = updated.expire_time.map_or(0, |at| at - now);
-        Ok(Response::auth(auth_block(client_token, &updated, ttl), "token", Vec::new()))
+        let mut warnings = Vec::new();
+        if ttl < wanted {
+            warnings.push(format!(
+                "TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped accordingly",
+                ttl::go_duration(wanted),
+                ttl::go_duration(ttl)
+            ));
+        }
+        Ok(Response::auth(auth_block(client_token, &updated, ttl), "token", warnings))
     }
 
     /// `auth/token/create(-orphan)`: a child of the caller unless `orphan` (create-orphan) or

@@ -127,8 +127,8 @@ impl TokenParams {
         Ok(())
     }
 
-    /// One deprecated pair: the new name wins; only the old name sent, both carry the value;
-    /// the new name sent, the old one goes.
+    /// One deprecated pair: the new name wins; when the old name was sent too (alone or with
+    /// the new one) it mirrors the value; the new name sent alone, the old one goes.
     fn write_pair(&mut self, body: &Body, old: &str, new: &str) -> Result<(), Error> {
         let (old_present, new_present) = (body.contains_key(old), body.contains_key(new));
         let source = match (new_present, old_present) {
@@ -159,7 +159,7 @@ impl TokenParams {
                 Given::Number(seconds)
             }
         };
-        let keep_old = old_present && !new_present;
+        let keep_old = old_present;
         match (given, new) {
             (Given::List(list), "token_policies") => {
                 self.policies = keep_old.then(|| list.clone());

@@ -90,16 +90,21 @@ impl TtlLimits {
         (self.default_ttl, Vec::new())
     }
 
-    /// The TTL after a renewal at `now`: increment, else the role's TTL (period for periodic
-    /// tokens), never past creation + max TTL (except periodic tokens without an explicit max).
-    pub fn renewal_ttl(&self, record: &TokenRecord, increment: i64, now: i64) -> Result<i64, Error> {
-        let wanted = if self.period > 0 {
+    /// What a renewal asks for before the max TTL caps it.
+    pub fn wanted_renewal(&self, increment: i64) -> i64 {
+        if self.period > 0 {
             self.period
         } else if increment > 0 {
             increment
         } else {
             self.default_ttl
-        };
+        }
+    }
+
+    /// The TTL after a renewal at `now`: increment, else the role's TTL (period for periodic
+    /// tokens), never past creation + max TTL (except periodic tokens without an explicit max).
+    pub fn renewal_ttl(&self, record: &TokenRecord, increment: i64, now: i64) -> Result<i64, Error> {
+        let wanted = self.wanted_renewal(increment);
         let hard_limit = if self.period > 0 && self.explicit_max_ttl == 0 {
             None
         } else {

@@ -11,7 +11,7 @@ fn mount(path: &str) -> Mount {
         accessor: "auth_jwt_1a2b3c4d".into(),
         uuid: "7d2e3179-f69b-450c-7179-ac8ee8bd8ca9".into(),
         description: String::new(),
-        tune: Tune { default_lease_ttl: 0, max_lease_ttl: 0, token_type: "default-service".into() },
+        tune: Tune { token_type: "default-service".into(), ..Tune::default() },
     }
 }
 

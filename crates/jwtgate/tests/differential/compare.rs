@@ -89,7 +89,13 @@ fn summary(answer: &Answer) -> String {
     format!("{} {errors}", answer.status)
 }
 
-fn values(pointer: &str, key: Option<&str>, theirs: &Value, ours: &Value, differ: &mut impl FnMut(String, String, String)) {
+fn values(
+    pointer: &str,
+    key: Option<&str>,
+    theirs: &Value,
+    ours: &Value,
+    differ: &mut impl FnMut(String, String, String),
+) {
     match (theirs, ours) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, va) in a {
@@ -111,12 +117,14 @@ fn values(pointer: &str, key: Option<&str>, theirs: &Value, ours: &Value, differ
             }
         }
         _ if key.is_some_and(|k| VOLATILE.contains(&k)) => {
-            if std::mem::discriminant(theirs) != std::mem::discriminant(ours) {
+            let same_kind = std::mem::discriminant(theirs) == std::mem::discriminant(ours);
+            if !same_kind {
                 differ(pointer.into(), theirs.to_string(), ours.to_string());
             }
         }
         (Value::Number(a), Value::Number(b)) if key.is_some_and(|k| COUNTDOWN.contains(&k)) => {
-            if (a.as_i64().unwrap_or(0) - b.as_i64().unwrap_or(0)).abs() > SLACK {
+            let apart = (a.as_i64().unwrap_or(0) - b.as_i64().unwrap_or(0)).abs();
+            if apart > SLACK {
                 differ(pointer.into(), theirs.to_string(), ours.to_string());
             }
         }

@@ -156,15 +156,16 @@ fn jwtgate_answers_as_openbao_does() {
         differences.extend(compare::run(case, &mut openbao, &mut jwtgate));
     }
     let (accepted, unexpected): (Vec<_>, Vec<_>) = differences.into_iter().partition(accepted::covers);
-    let compat = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/vault-compatibility.md"))
-        .unwrap();
+    let compat =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/vault-compatibility.md")).unwrap();
     for entry in accepted::ACCEPTED {
-        assert!(compat.contains(entry.doc), "accepted difference {entry:?}: no \"{}\" in docs/vault-compatibility.md", entry.doc);
+        assert!(
+            compat.contains(entry.doc),
+            "accepted difference {entry:?}: no \"{}\" in docs/vault-compatibility.md",
+            entry.doc
+        );
     }
-    let unused: Vec<_> = accepted::ACCEPTED
-        .iter()
-        .filter(|entry| !accepted.iter().any(|d| entry.matches(d)))
-        .collect();
+    let unused: Vec<_> = accepted::ACCEPTED.iter().filter(|entry| !accepted.iter().any(|d| entry.matches(d))).collect();
     eprintln!(
         "differential: {} generated cases, {steps} requests to each server; {} accepted differences ({} entries), {} unexpected",
         cases.len(),

@@ -70,7 +70,11 @@ impl Peer {
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while peer.raw("GET", "sys/health", None, &[], "").map(|a| a.status) != Some(200) {
-            assert!(Instant::now() < deadline, "OpenBao did not start: {}", std::fs::read_to_string(dir.join("openbao.log")).unwrap());
+            assert!(
+                Instant::now() < deadline,
+                "OpenBao did not start: {}",
+                std::fs::read_to_string(dir.join("openbao.log")).unwrap()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         peer
@@ -88,7 +92,14 @@ impl Peer {
         }
     }
 
-    fn raw(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, String)], body: &str) -> Option<Answer> {
+    fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, String)],
+        body: &str,
+    ) -> Option<Answer> {
         let mut request = ureq::http::Request::builder().method(method).uri(format!("{}/v1/{path}", self.base));
         if let Some(token) = token {
             request = request.header("X-Vault-Token", token);
@@ -99,7 +110,8 @@ impl Peer {
         let mut response = self.agent.run(request.body(body.to_owned()).unwrap()).ok()?;
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(if text.is_empty() { Value::Null } else { Value::String(text) });
+        let body =
+            serde_json::from_str(&text).unwrap_or(if text.is_empty() { Value::Null } else { Value::String(text) });
         Some(Answer { status, body })
     }
 
@@ -115,9 +127,12 @@ impl Peer {
         let token = match &step.who {
             Who::Root => Some(ROOT.to_owned()),
             Who::Anonymous => None,
-            Who::Var(name) => Some(vars.get(*name).or(self.globals.get(*name)).cloned().unwrap_or_else(|| {
-                panic!("{}: no token variable {name}", self.name)
-            })),
+            Who::Var(name) => Some(
+                vars.get(*name)
+                    .or(self.globals.get(*name))
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{}: no token variable {name}", self.name)),
+            ),
             Who::Literal(token) => Some(token.to_string()),
         };
         let mut headers: Vec<(&str, String)> = step.headers.iter().map(|(n, v)| (*n, fill(v))).collect();

@@ -136,7 +136,7 @@ impl JwtConfig {
             jwks_pairs,
             jwks_ca_pem: text("jwks_ca_pem")?,
             bound_issuer: text("bound_issuer")?,
-            provider_config: fields::object(body, "provider_config")?.unwrap_or_default(),
+            provider_config: provider_config(body)?,
             namespace_in_state,
             unsupported_critical_cert_extensions: list("unsupported_critical_cert_extensions")?,
             kubernetes_host: None,
@@ -214,5 +214,18 @@ impl JwtConfig {
             bound_issuer: self.bound_issuer.clone(),
             refresh: jwtgate_verifier::RefreshPolicy::default(),
         }
+    }
+}
+
+/// Vault's provider-specific group lookups (`azure`, `gsuite`, ...) need the OIDC flow, which
+/// jwtgate does not serve: any provider is refused rather than stored and ignored.
+fn provider_config(body: &Body) -> Result<Map<String, Value>, Error> {
+    let config = fields::object(body, "provider_config")?.unwrap_or_default();
+    match config.get("provider") {
+        None if config.is_empty() => Ok(config),
+        Some(Value::String(name)) => {
+            Err(Error::BadRequest(format!("invalid provider_config: provider {name:?} not found in custom providers")))
+        }
+        _ => Err(Error::BadRequest("invalid provider_config: 'provider' field not found in provider_config".into())),
     }
 }

@@ -200,7 +200,7 @@ impl JwtRole {
             warnings.push("token max ttl is greater than the system or backend mount's maximum TTL value; issued tokens' max TTL value will be truncated".into());
         }
         if role.verbose_oidc_logging {
-            warnings.push("verbose_oidc_logging has been enabled for this role. This setting should only be used for debugging. Sensitive information may be present in the logs.".into());
+            warnings.push("verbose_oidc_logging has been enabled for this role. This is not recommended in production since sensitive information may be present in OIDC responses.".into());
         }
         Ok((role, warnings))
     }

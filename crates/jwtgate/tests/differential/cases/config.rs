@@ -14,7 +14,10 @@ pub fn cases(fixture: &Fixture) -> Vec<Case> {
         ("two keys", json!({"jwt_validation_pubkeys": [pem, ec]})),
         ("padded key", json!({"jwt_validation_pubkeys": [format!("\n  {pem}\n\n")]})),
         ("not a key", json!({"jwt_validation_pubkeys": ["not a pem"]})),
-        ("a certificate-looking block", json!({"jwt_validation_pubkeys": ["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"]})),
+        (
+            "a certificate-looking block",
+            json!({"jwt_validation_pubkeys": ["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"]}),
+        ),
         ("empty key list", json!({"jwt_validation_pubkeys": []})),
         ("nothing", json!({})),
         ("bound issuer", json!({"jwt_validation_pubkeys": [pem], "bound_issuer": "https://issuer"})),

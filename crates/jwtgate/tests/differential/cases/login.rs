@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 pub fn cases(fixture: &Fixture) -> Vec<Case> {
     let now = jwtgate_testkit::now();
     let role = |changes: Value| {
-        let mut body = json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault", "token_policies": "ops"});
+        let mut body =
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault", "token_policies": "ops"});
         for (k, v) in changes.as_object().unwrap() {
             body[k] = v.clone();
         }
@@ -26,15 +27,34 @@ pub fn cases(fixture: &Fixture) -> Vec<Case> {
         ("no expiry", json!({}), fixture.jwt(json!({"exp": null}))),
         ("issued in the future", json!({}), fixture.jwt(json!({"iat": now + 3600}))),
         ("bound claims", json!({"bound_claims": {"/kubernetes.io/namespace": "default"}}), fixture.jwt(json!({}))),
-        ("bound claims mismatch", json!({"bound_claims": {"/kubernetes.io/namespace": "other"}}), fixture.jwt(json!({}))),
-        ("bound claims glob", json!({"bound_claims_type": "glob", "bound_claims": {"sub": "system:serviceaccount:*"}}), fixture.jwt(json!({}))),
+        (
+            "bound claims mismatch",
+            json!({"bound_claims": {"/kubernetes.io/namespace": "other"}}),
+            fixture.jwt(json!({})),
+        ),
+        (
+            "bound claims glob",
+            json!({"bound_claims_type": "glob", "bound_claims": {"sub": "system:serviceaccount:*"}}),
+            fixture.jwt(json!({})),
+        ),
         ("bound claims list", json!({"bound_claims": {"team": ["a", "b"]}}), fixture.jwt(json!({"team": "b"}))),
         ("bound claims missing claim", json!({"bound_claims": {"team": "a"}}), fixture.jwt(json!({}))),
-        ("claim mappings", json!({"claim_mappings": {"/kubernetes.io/namespace": "ns", "team": "team"}}), fixture.jwt(json!({"team": "a"}))),
-        ("claim mappings of non-strings", json!({"claim_mappings": {"n": "n", "b": "b"}}), fixture.jwt(json!({"n": 5, "b": true}))),
+        (
+            "claim mappings",
+            json!({"claim_mappings": {"/kubernetes.io/namespace": "ns", "team": "team"}}),
+            fixture.jwt(json!({"team": "a"})),
+        ),
+        // One non-string claim per case: Go's map order picks which one an error names.
+        ("claim mapping of a number", json!({"claim_mappings": {"n": "n"}}), fixture.jwt(json!({"n": 5}))),
+        ("claim mapping of a boolean", json!({"claim_mappings": {"b": "b"}}), fixture.jwt(json!({"b": true}))),
+        ("claim mapping of a list", json!({"claim_mappings": {"l": "l"}}), fixture.jwt(json!({"l": ["x"]}))),
         ("user claim missing", json!({"user_claim": "email"}), fixture.jwt(json!({}))),
         ("user claim not a string", json!({"user_claim": "n"}), fixture.jwt(json!({"n": 5}))),
-        ("user claim pointer", json!({"user_claim": "/kubernetes.io/namespace", "user_claim_json_pointer": true}), fixture.jwt(json!({}))),
+        (
+            "user claim pointer",
+            json!({"user_claim": "/kubernetes.io/namespace", "user_claim_json_pointer": true}),
+            fixture.jwt(json!({})),
+        ),
         ("groups claim", json!({"groups_claim": "groups"}), fixture.jwt(json!({"groups": ["g1", "g2"]}))),
         ("groups claim not a list", json!({"groups_claim": "groups"}), fixture.jwt(json!({"groups": 5}))),
         ("token ttl", json!({"token_ttl": "30m", "token_max_ttl": "1h"}), fixture.jwt(json!({}))),
@@ -86,7 +106,10 @@ pub fn cases(fixture: &Fixture) -> Vec<Case> {
     cases.push(Case::new(
         "revoke-prefix of logins",
         vec![
-            Step::post("auth/jwt/login", json!({"role": "l0", "jwt": valid})).by(Who::Anonymous).setup().capture("t", "/auth/client_token"),
+            Step::post("auth/jwt/login", json!({"role": "l0", "jwt": valid}))
+                .by(Who::Anonymous)
+                .setup()
+                .capture("t", "/auth/client_token"),
             Step::post("sys/leases/revoke-prefix/auth/jwt/login", json!({})),
             Step::get("auth/token/lookup-self").by(Who::Var("t")),
         ],

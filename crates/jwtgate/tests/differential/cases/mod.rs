@@ -39,7 +39,8 @@ impl Fixture {
             Step::put("auth/jwt/config", json!({"jwt_validation_pubkeys": [self.key.public_pem()]})),
             Step::put("sys/policies/acl/ops", json!({"policy": OPS_POLICY})),
             Step::put("sys/policies/acl/reader", json!({"policy": "path \"secret/*\" { capabilities = [\"read\"] }"})),
-            Step::post("auth/token/create", json!({"policies": ["ops"], "ttl": "4h"})).capture("user", "/auth/client_token"),
+            Step::post("auth/token/create", json!({"policies": ["ops"], "ttl": "4h"}))
+                .capture("user", "/auth/client_token"),
             Step::post("auth/token/create", json!({"policies": ["ops"], "ttl": "4h"}))
                 .capture("user_accessor", "/auth/accessor")
                 .capture("other", "/auth/client_token"),
@@ -47,7 +48,15 @@ impl Fixture {
         let mut vars = HashMap::new();
         for step in steps {
             let answer = peer.send(&step, &vars);
-            assert!(answer.status < 300, "{}: fixture {} {}: {} {}", peer.name, step.method, step.path, answer.status, answer.body);
+            assert!(
+                answer.status < 300,
+                "{}: fixture {} {}: {} {}",
+                peer.name,
+                step.method,
+                step.path,
+                answer.status,
+                answer.body
+            );
             for (name, pointer) in &step.capture {
                 vars.insert(name.to_string(), answer.body.pointer(pointer).unwrap().as_str().unwrap().to_owned());
             }

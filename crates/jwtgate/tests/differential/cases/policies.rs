@@ -19,7 +19,10 @@ pub fn cases() -> Vec<Case> {
         ("empty", ""),
         ("comment only", "# nothing\n"),
         ("no capabilities", r#"path "secret/*" {}"#),
-        ("allowed parameters", "path \"secret/*\" {\n  capabilities = [\"update\"]\n  allowed_parameters = { \"a\" = [] }\n}"),
+        (
+            "allowed parameters",
+            "path \"secret/*\" {\n  capabilities = [\"update\"]\n  allowed_parameters = { \"a\" = [] }\n}",
+        ),
         ("min wrapping ttl", "path \"secret/*\" {\n  capabilities = [\"read\"]\n  min_wrapping_ttl = \"1m\"\n}"),
     ];
     let mut cases = Vec::new();
@@ -49,7 +52,10 @@ pub fn cases() -> Vec<Case> {
     cases.push(Case::new("delete a missing policy", vec![Step::delete("sys/policies/acl/never")]));
     cases.push(Case::new("read root policy", vec![Step::get("sys/policies/acl/root")]));
     cases.push(Case::new("policy without text", vec![Step::put("sys/policies/acl/nothing", json!({}))]));
-    cases.push(Case::new("policy write as user", vec![Step::put("sys/policies/acl/u", json!({"policy": documents[0].1})).by(Who::Var("user"))]));
+    cases.push(Case::new(
+        "policy write as user",
+        vec![Step::put("sys/policies/acl/u", json!({"policy": documents[0].1})).by(Who::Var("user"))],
+    ));
     // What a policy grants, through a token holding it.
     let grants = [
         ("exact collection", r#"path "auth/jwt/role" { capabilities = ["list"] }"#, "LIST", "auth/jwt/role"),
@@ -63,15 +69,19 @@ pub fn cases() -> Vec<Case> {
     for (n, (name, text, method, target)) in grants.into_iter().enumerate() {
         let mut steps = vec![
             Step::put(format!("sys/policies/acl/g{n}"), json!({"policy": text})).setup(),
-            Step::post("auth/token/create", json!({"policies": [format!("g{n}")]})).setup().capture("t", "/auth/client_token"),
+            Step::post("auth/token/create", json!({"policies": [format!("g{n}")]}))
+                .setup()
+                .capture("t", "/auth/client_token"),
         ];
-        steps.push(match method {
-            "LIST" => Step::list(target),
-            "POST" => Step::post(target, json!({"type": "jwt"})),
-            _ => Step::get(target),
-        }
-        .by(Who::Var("t"))
-        .status_only());
+        steps.push(
+            match method {
+                "LIST" => Step::list(target),
+                "POST" => Step::post(target, json!({"type": "jwt"})),
+                _ => Step::get(target),
+            }
+            .by(Who::Var("t"))
+            .status_only(),
+        );
         cases.push(Case::new(format!("grant {name}"), steps));
     }
     cases

@@ -118,12 +118,16 @@ pub fn cases() -> Vec<Case> {
     cases.push(Case::new(
         "role update keeps what is not sent",
         vec![
-            Step::put("auth/jwt/role/upd", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "v", "token_ttl": "1h"})),
+            Step::put(
+                "auth/jwt/role/upd",
+                json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "v", "token_ttl": "1h"}),
+            ),
             Step::put("auth/jwt/role/upd", json!({"token_max_ttl": "2h"})),
             Step::get("auth/jwt/role/upd"),
         ],
     ));
-    for list in ["auth/jwt/role?list=true", "auth/jwt/role?list=1", "auth/jwt/role?list=t", "auth/jwt/role/?list=true"] {
+    for list in ["auth/jwt/role?list=true", "auth/jwt/role?list=1", "auth/jwt/role?list=t", "auth/jwt/role/?list=true"]
+    {
         cases.push(Case::new(format!("roles by GET {list}"), vec![Step::get(list).status_only()]));
     }
     cases.push(Case::new("roles listed", vec![Step::list("auth/jwt/role").status_only()]));

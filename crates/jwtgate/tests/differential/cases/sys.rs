@@ -67,9 +67,15 @@ pub fn cases() -> Vec<Case> {
     // Not "sys": OpenBao 2.7.2 accepts auth/sys/ and then refuses every later auth mount
     // ("existing mount at auth/").
     for path in ["token", "a/b", "trailing/", "bad%21path", "jwt"] {
-        cases.push(Case::new(format!("mount at {path}"), vec![Step::post(format!("sys/auth/{path}"), json!({"type": "jwt"}))]));
+        cases.push(Case::new(
+            format!("mount at {path}"),
+            vec![Step::post(format!("sys/auth/{path}"), json!({"type": "jwt"}))],
+        ));
     }
-    cases.push(Case::new("mount as non-root", vec![Step::post("sys/auth/mu", json!({"type": "jwt"})).by(Who::Var("user"))]));
+    cases.push(Case::new(
+        "mount as non-root",
+        vec![Step::post("sys/auth/mu", json!({"type": "jwt"})).by(Who::Var("user"))],
+    ));
     cases.push(Case::new("disable a missing mount", vec![Step::delete("sys/auth/never")]));
     let tunes: &[(&str, Value)] = &[
         ("ttls", json!({"default_lease_ttl": "30m", "max_lease_ttl": "1h"})),
@@ -134,7 +140,10 @@ pub fn cases() -> Vec<Case> {
     cases.push(Case::new("json array body", vec![Step::send("POST", "sys/auth/ja", Body::Raw("[1]".into()))]));
     cases.push(Case::new(
         "form body",
-        vec![Step::send("POST", "sys/auth/fb", Body::Form("type=jwt&description=form".into())), Step::get("sys/auth/fb")],
+        vec![
+            Step::send("POST", "sys/auth/fb", Body::Form("type=jwt&description=form".into())),
+            Step::get("sys/auth/fb"),
+        ],
     ));
     cases.push(Case::new(
         "namespace header",

@@ -145,17 +145,19 @@ pub fn cases() -> Vec<Case> {
         ("revoke-self", Step::post("auth/token/revoke-self", json!({})).by(Who::Var("p"))),
         ("revoke-accessor", Step::post("auth/token/revoke-accessor", json!({"accessor": "{{pa}}"}))),
         ("revoke-orphan", Step::post("auth/token/revoke-orphan", json!({"token": "{{p}}"}))),
-        ("revoke-orphan as user", Step::post("auth/token/revoke-orphan", json!({"token": "{{p}}"})).by(Who::Var("user"))),
+        (
+            "revoke-orphan as user",
+            Step::post("auth/token/revoke-orphan", json!({"token": "{{p}}"})).by(Who::Var("user")),
+        ),
         ("revoke of the child", Step::post("auth/token/revoke", json!({"token": "{{c}}"}))),
         ("revoke by the child", Step::post("auth/token/revoke", json!({"token": "{{p}}"})).by(Who::Var("c"))),
     ];
     for (name, revoke) in revokes {
         cases.push(Case::new(format!("hierarchy {name}"), after(family(), revoke)));
     }
-    for (name, body) in [
-        ("revoke a missing token", json!({"token": "s.missing"})),
-        ("revoke without a token", json!({})),
-    ] {
+    for (name, body) in
+        [("revoke a missing token", json!({"token": "s.missing"})), ("revoke without a token", json!({}))]
+    {
         cases.push(Case::new(format!("token {name}"), vec![Step::post("auth/token/revoke", body)]));
     }
     cases.push(Case::new(
