@@ -221,3 +221,82 @@ fn concurrent_revocations_count_the_token_once() {
     assert_eq!(revoked, 1);
     assert_eq!(store.token_records(), 0);
 }
+
+/// A parent `p` with children `c1`, `c2` and a grandchild `g` (under `c1`).
+fn family(store: &jwtgate_store::Store) {
+    store.create_token("hvs.p", &record("acc-p", 3600)).unwrap();
+    for (token, accessor, parent) in
+        [("hvs.c1", "acc-c1", "hvs.p"), ("hvs.c2", "acc-c2", "hvs.p"), ("hvs.g", "acc-g", "hvs.c1")]
+    {
+        assert!(store.create_child_token(token, &record(accessor, 3600), parent, NOW).unwrap());
+    }
+}
+
+fn live(store: &jwtgate_store::Store, tokens: &[&str], at: i64) -> Vec<bool> {
+    tokens.iter().map(|t| store.lookup_token(t, at).unwrap().is_some()).collect()
+}
+
+#[test]
+fn revoking_a_parent_revokes_its_descendants() {
+    let all = ["hvs.p", "hvs.c1", "hvs.c2", "hvs.g"];
+    // By token, by accessor, and with the mount.
+    for revoke in 0..3 {
+        let (_dir, store) = temp_store();
+        family(&store);
+        assert_eq!(live(&store, &all, NOW), [true; 4]);
+        let child = store.lookup_token("hvs.g", NOW).unwrap().unwrap();
+        assert!(!child.orphan && !child.parent.is_empty(), "{child:?}");
+        match revoke {
+            0 => assert!(store.revoke_token("hvs.p").unwrap()),
+            1 => assert!(store.revoke_accessor("acc-p").unwrap()),
+            _ => assert!(store.revoke_mount_tokens("jwt").unwrap() >= 1),
+        }
+        assert_eq!(live(&store, &all, NOW), [false; 4], "revocation {revoke}");
+        assert_eq!(store.token_count().unwrap(), 0, "every record is gone, not just refused");
+    }
+    // Revoking a child leaves its parent and sibling.
+    let (_dir, store) = temp_store();
+    family(&store);
+    assert!(store.revoke_token("hvs.c1").unwrap());
+    assert_eq!(live(&store, &all, NOW), [true, false, true, false]);
+}
+
+#[test]
+fn revoke_orphan_keeps_the_children_as_orphans() {
+    let (_dir, store) = temp_store();
+    family(&store);
+    assert!(store.revoke_orphan("hvs.p").unwrap());
+    assert_eq!(live(&store, &["hvs.p", "hvs.c1", "hvs.c2", "hvs.g"], NOW), [false, true, true, true]);
+    let child = store.lookup_token("hvs.c1", NOW).unwrap().unwrap();
+    assert!(child.orphan && child.parent.is_empty(), "{child:?}");
+    // The grandchild is still c1's child.
+    assert!(store.revoke_token("hvs.c1").unwrap());
+    assert_eq!(live(&store, &["hvs.c2", "hvs.g"], NOW), [true, false]);
+    assert!(!store.revoke_orphan("hvs.p").unwrap());
+}
+
+#[test]
+fn a_child_dies_with_an_expired_parent_and_none_is_made_under_a_dead_one() {
+    let (_dir, store) = temp_store();
+    store.create_token("hvs.short", &record("acc-s", 60)).unwrap();
+    assert!(store.create_child_token("hvs.kid", &record("acc-k", 3600), "hvs.short", NOW).unwrap());
+    // Refused as soon as the parent expires, before any sweep.
+    assert_eq!(live(&store, &["hvs.short", "hvs.kid"], NOW + 61), [false, false]);
+    assert!(store.sweep_expired(NOW + 61, 100).unwrap() >= 1);
+    assert_eq!(store.token_count().unwrap(), 0, "the sweep took the child with its parent");
+    assert!(!store.create_child_token("hvs.late", &record("acc-l", 3600), "hvs.short", NOW + 61).unwrap());
+    assert!(!store.create_child_token("hvs.late", &record("acc-l", 3600), "hvs.never", NOW).unwrap());
+    assert_eq!(store.token_count().unwrap(), 0);
+}
+
+#[test]
+fn the_hierarchy_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = jwtgate_store::Store::open(&jwtgate_store::Options::new(dir.path())).unwrap();
+        family(&store);
+    }
+    let store = jwtgate_store::Store::open(&jwtgate_store::Options::new(dir.path())).unwrap();
+    assert!(store.revoke_token("hvs.p").unwrap());
+    assert_eq!(live(&store, &["hvs.p", "hvs.c1", "hvs.c2", "hvs.g"], NOW), [false; 4]);
+}
