@@ -6,45 +6,8 @@ mod support;
 
 use jwtgate_verifier::testkit::{jwks, Reply, TestKey, TestServer};
 use serde_json::json;
-use std::path::Path;
-use std::process::{Command, Output};
-
-struct Cli<'a> {
-    address: String,
-    home: &'a Path,
-    token: Option<&'a str>,
-}
-
-impl Cli<'_> {
-    fn run(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_jwtgate"));
-        command.args(args).current_dir(self.home).env("HOME", self.home).env("VAULT_ADDR", &self.address);
-        command.env_remove("VAULT_TOKEN").env_remove("JWTGATE_TOKEN").env_remove("JWTGATE_ADDR");
-        if let Some(token) = self.token {
-            command.env("VAULT_TOKEN", token);
-        }
-        command.output().unwrap()
-    }
-
-    /// Runs a command that must succeed; returns its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "jwtgate {args:?} failed: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-
-    /// Runs a command that must fail with `code`; returns its stderr.
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let output = self.run(args);
-        assert_eq!(output.status.code(), Some(code), "jwtgate {args:?}: {}", String::from_utf8_lossy(&output.stdout));
-        String::from_utf8(output.stderr).unwrap()
-    }
-}
+use std::process::Command;
+use support::Cli;
 
 /// A cluster's issuer: discovery and JWKS over HTTPS with its own CA.
 fn issuer(keys: &[&TestKey]) -> TestServer {
@@ -69,7 +32,7 @@ fn the_seed_procedures() {
     let home = dir.path();
     let root = "seed-root";
     let server = support::start(&["--dev", "--dev-root-token-id", root], &home.join("server.log"));
-    let cli = Cli { address: format!("http://{}", server.address), home, token: Some(root) };
+    let cli = Cli::jwtgate(format!("http://{}", server.address), home, Some(root));
     let cluster_a = TestKey::rsa(2048);
     let cluster_b = TestKey::p256();
     let kube = issuer(&[&cluster_a]);
@@ -108,7 +71,7 @@ fn the_seed_procedures() {
     assert!(login.contains("token_meta_role      my-role"), "{login}");
 
     // `login` stores the token; later commands use it.
-    let logged_in = Cli { address: cli.address.clone(), home, token: None };
+    let logged_in = Cli::jwtgate(cli.address.clone(), home, None);
     let output = logged_in.ok(&["login", "-method=jwt", "role=my-role", "jwt=@token"]);
     assert!(output.starts_with("Success! You are now authenticated."), "{output}");
     let stored = std::fs::read_to_string(home.join(".jwtgate-token")).unwrap();
@@ -183,7 +146,7 @@ fn the_seed_procedures() {
     assert_eq!(cli.fails(&["read", "auth/jwt/role/missing"], 2).trim(), "No value found at auth/jwt/role/missing");
     assert!(cli.fails(&["write", "auth/jwt/role/x", "novalue"], 1).contains("format must be key=value"));
     assert!(cli.fails(&["operator", "init"], 2).contains("Vault is already initialized"));
-    let no_token = Cli { address: cli.address.clone(), home, token: None };
+    let no_token = Cli::jwtgate(cli.address.clone(), home, None);
     assert!(no_token.fails(&["auth", "list"], 2).contains("Code: 403"));
     server.stop();
 }

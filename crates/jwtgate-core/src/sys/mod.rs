@@ -244,8 +244,16 @@ pub async fn tune(methods: &Methods, operation: Operation, path: &str, body: &Bo
     if let Some(visibility) = listing_visibility(body)? {
         mount.tune.listing_visibility = visibility;
     }
+    // The vault CLI sends every tune field, empty unless given: only a value is refused.
     for unsupported in UNSUPPORTED_TUNE_FIELDS {
-        if body.contains_key(*unsupported) {
+        let given = match body.get(*unsupported) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(text)) => !text.is_empty(),
+            Some(Value::Array(items)) => !items.is_empty(),
+            Some(Value::Object(map)) => !map.is_empty(),
+            Some(_) => true,
+        };
+        if given {
             return Err(Error::BadRequest(format!("{unsupported} is not supported by jwtgate")));
         }
     }

@@ -318,7 +318,8 @@ impl Tokens {
             Some("batch") => return Err(Error::BadRequest("batch tokens are not supported yet".into())),
             Some(_) => return Err(Error::BadRequest("invalid 'token_type' value".into())),
         }
-        if body.contains_key("entity_alias") {
+        // The vault CLI always sends `entity_alias`, empty unless given.
+        if fields::string(body, "entity_alias")?.is_some_and(|alias| !alias.is_empty()) {
             return Err(Error::BadRequest("'entity_alias' is only allowed in combination with token role".into()));
         }
         let parent = &caller.record.policies;
