@@ -196,6 +196,29 @@ async fn ttl_capping_and_renewal_limits() {
 }
 
 #[actix_web::test]
+async fn renewal_without_increment_keeps_the_last_granted_ttl() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    let client = server.login("jwt").await;
+    let renew = |body: Value| server.call("PUT", "auth/token/renew-self", Some(&client), Some(body));
+    assert_eq!(renew(json!({"increment": "10m"})).await.body["auth"]["lease_duration"], 600);
+    server.advance(60);
+    // Vault renews with the TTL last granted, not the role's.
+    assert_eq!(renew(json!({})).await.body["auth"]["lease_duration"], 600);
+    // The capped-renewal warning, as Vault's.
+    let created = server
+        .call("POST", "auth/token/create", Some(ROOT), Some(json!({"ttl": "30m", "explicit_max_ttl": "1h"})))
+        .await;
+    let token = created.body["auth"]["client_token"].as_str().unwrap();
+    let capped =
+        server.call("POST", "auth/token/renew", Some(ROOT), Some(json!({"token": token, "increment": "2h"}))).await;
+    assert_eq!(capped.body["auth"]["lease_duration"], 3600);
+    assert_eq!(
+        capped.body["warnings"],
+        json!(["TTL of \"2h0m0s\" exceeded the effective max_ttl of \"1h0m0s\"; TTL value is capped accordingly"])
+    );
+}
+
+#[actix_web::test]
 async fn token_endpoints_by_token_and_accessor() {
     let server = Server::new().with_jwt_mount("jwt").await;
     let client = server.login("jwt").await;

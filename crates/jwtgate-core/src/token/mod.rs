@@ -277,7 +277,7 @@ impl Tokens {
             })?;
             TtlLimits::new(&self.system, Some(&mount.tune), &params)
         };
-        let wanted = limits.wanted_renewal(increment);
+        let wanted = limits.wanted_renewal(&record, increment);
         let store = self.store.clone();
         let renew_record = move |current: &TokenRecord| {
             let ttl = limits.renewal_ttl(current, increment, now)?;

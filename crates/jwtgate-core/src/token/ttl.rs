@@ -90,21 +90,26 @@ impl TtlLimits {
         (self.default_ttl, Vec::new())
     }
 
-    /// What a renewal asks for before the max TTL caps it.
-    pub fn wanted_renewal(&self, increment: i64) -> i64 {
+    /// What a renewal asks for before the max TTL caps it: the period, the increment, or else
+    /// the TTL the token was last granted (Vault renews with the auth's current TTL).
+    pub fn wanted_renewal(&self, record: &TokenRecord, increment: i64) -> i64 {
+        let last_granted = record
+            .expire_time
+            .map(|at| at - record.last_renewal_time.unwrap_or(record.creation_time))
+            .filter(|t| *t > 0);
         if self.period > 0 {
             self.period
         } else if increment > 0 {
             increment
         } else {
-            self.default_ttl
+            last_granted.unwrap_or(self.default_ttl)
         }
     }
 
     /// The TTL after a renewal at `now`: increment, else the role's TTL (period for periodic
     /// tokens), never past creation + max TTL (except periodic tokens without an explicit max).
     pub fn renewal_ttl(&self, record: &TokenRecord, increment: i64, now: i64) -> Result<i64, Error> {
-        let wanted = self.wanted_renewal(increment);
+        let wanted = self.wanted_renewal(record, increment);
         let hard_limit = if self.period > 0 && self.explicit_max_ttl == 0 {
             None
         } else {
