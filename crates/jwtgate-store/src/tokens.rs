@@ -235,19 +235,26 @@ impl Store {
     /// the named token live (so the call can be repeated), never a live child of a revoked
     /// parent. The caller commits.
     fn revoke_hash(&self, hash: &str) -> Result<bool, StoreError> {
-        let mut tree = vec![hash.to_owned()];
+        // (token, whether it has child entries): only those need their entries tidied after.
+        let mut tree = vec![(hash.to_owned(), false)];
         let mut next = 0;
         while next < tree.len() {
-            let prefix = children_prefix(&tree[next]);
-            for (key, _) in self.engine.scan_prefix(prefix.as_bytes(), usize::MAX)? {
-                tree.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
-            }
+            let prefix = children_prefix(&tree[next].0);
+            let children = self.engine.scan_prefix(prefix.as_bytes(), usize::MAX)?;
+            tree[next].1 = !children.is_empty();
+            tree.extend(
+                children
+                    .into_iter()
+                    .map(|(key, _)| (String::from_utf8_lossy(&key[prefix.len()..]).into_owned(), false)),
+            );
             next += 1;
         }
         let mut revoked = false;
-        for member in tree.iter().rev() {
+        for (member, has_children) in tree.iter().rev() {
             revoked = self.revoke_one(member)?;
-            self.tidy_children(member)?;
+            if *has_children {
+                self.tidy_children(member)?;
+            }
         }
         Ok(revoked)
     }
