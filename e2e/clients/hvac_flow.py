@@ -75,4 +75,38 @@ try:
     check(False, "login with an unknown role succeeded")
 except hvac.exceptions.InvalidRequest as error:
     check('role "nope" could not be found' in str(error), f"unknown role error: {error}")
+
+# The sys and token calls an operator's hvac scripts make.
+check(root.sys.read_health_status(method="GET")["initialized"], "read_health_status")
+check(root.sys.read_seal_status()["sealed"] is False, "read_seal_status")
+check(root.sys.read_leader_status()["ha_enabled"] is False, "read_leader_status")
+check(root.sys.read_auth_method_tuning(path="jwt")["data"]["token_type"] == "default-service", "read_auth_method_tuning")
+root.sys.tune_auth_method(path="jwt", default_lease_ttl="30m")
+check(root.sys.read_auth_method_tuning(path="jwt")["data"]["default_lease_ttl"] == 1800, "tune_auth_method")
+# The legacy sys/policy endpoints that hvac's older helpers use.
+root.sys.create_or_update_policy(name="legacy", policy=policy)
+check(root.sys.read_policy(name="legacy")["rules"] == policy, "read_policy (legacy)")
+check("legacy" in root.sys.list_policies()["policies"], "list_policies (legacy)")
+root.sys.delete_policy(name="legacy")
+# The token hierarchy: a child dies with its parent, an orphan does not.
+root.sys.create_or_update_acl_policy(name="maker", policy='path "auth/token/create*" {\n  capabilities = ["update"]\n}\n')
+parent = root.auth.token.create(policies=["maker"], ttl="1h")["auth"]
+maker = hvac.Client(url=addr, token=parent["client_token"])
+child = maker.auth.token.create(policies=["maker"], ttl="10m")["auth"]
+check(child["orphan"] is False, f"a created token is its creator's child: {child}")
+orphan = root.auth.token.create_orphan(policies=["maker"], ttl="10m")["auth"]
+caps = root.sys.get_capabilities(paths=["auth/token/create"], token=parent["client_token"])
+check(caps["data"]["capabilities"] == ["update"], f"get_capabilities: {caps}")
+root.auth.token.revoke_accessor(parent["accessor"])
+for token, alive in [(child["client_token"], False), (orphan["client_token"], True)]:
+    try:
+        root.auth.token.lookup(token)
+        check(alive, "a child outlived its revoked parent")
+    except hvac.exceptions.Forbidden:
+        check(not alive, "an orphan was revoked with another token")
+try:
+    root.auth.token.create(policies=["default"], wrap_ttl="5m")
+    check(False, "a wrapped create returned a token")
+except hvac.exceptions.InvalidRequest as error:
+    check("wrapping" in str(error), f"wrap_ttl refusal: {error}")
 print("hvac flow: ok")
