@@ -298,14 +298,7 @@ impl Tokens {
         };
         let updated = updated.ok_or_else(|| Error::BadRequest("token not found".into()))??;
         let ttl = updated.expire_time.map_or(0, |at| at - now);
-        let mut warnings = Vec::new();
-        if ttl < wanted {
-            warnings.push(format!(
-                "TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped accordingly",
-                ttl::go_duration(wanted),
-                ttl::go_duration(ttl)
-            ));
-        }
+        let warnings = if ttl < wanted { vec![ttl::capped_warning(wanted, ttl)] } else { Vec::new() };
         Ok(Response::auth(auth_block(client_token, &updated, ttl), "token", warnings))
     }
 
@@ -432,7 +425,6 @@ impl Tokens {
         if !created {
             return Err(Error::Forbidden("permission denied".into()));
         }
-        let record = TokenRecord { orphan, ..record };
         warnings.extend(missing_policies.iter().map(|name| format!("Policy {name:?} does not exist")));
         warnings.extend(unknown_fields_warning(body, &CREATE_FIELDS));
         let ttl = record.expire_time.map_or(0, |at| at - now);

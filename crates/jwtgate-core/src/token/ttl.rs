@@ -80,12 +80,7 @@ impl TtlLimits {
             return (self.period, Vec::new());
         }
         if self.default_ttl > self.max_ttl {
-            let warning = format!(
-                "TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped accordingly",
-                go_duration(self.default_ttl),
-                go_duration(self.max_ttl)
-            );
-            return (self.max_ttl, vec![warning]);
+            return (self.max_ttl, vec![capped_warning(self.default_ttl, self.max_ttl)]);
         }
         (self.default_ttl, Vec::new())
     }
@@ -121,6 +116,15 @@ impl TtlLimits {
             None => Ok(wanted),
         }
     }
+}
+
+/// Vault's warning when a requested TTL is cut to the effective maximum.
+pub fn capped_warning(wanted: i64, granted: i64) -> String {
+    format!(
+        "TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped accordingly",
+        go_duration(wanted),
+        go_duration(granted)
+    )
 }
 
 /// Seconds as Go prints a duration (`1h0m0s`), for Vault-identical messages.
