@@ -7,12 +7,9 @@ use serde_json::{json, Value};
 pub fn cases(fixture: &Fixture) -> Vec<Case> {
     let now = jwtgate_testkit::now();
     let role = |changes: Value| {
-        let mut body =
+        let base =
             json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault", "token_policies": "ops"});
-        for (k, v) in changes.as_object().unwrap() {
-            body[k] = v.clone();
-        }
-        body
+        super::merged(base, &changes)
     };
     let table: Vec<(&str, Value, String)> = vec![
         ("valid", json!({}), fixture.jwt(json!({}))),

@@ -68,25 +68,30 @@ impl Fixture {
     /// `changes` merged in (a `null` removes a claim).
     pub fn claims(&self, changes: Value) -> Value {
         let now = jwtgate_testkit::now();
-        let mut claims = json!({
+        let claims = json!({
             "aud": ["vault"], "exp": now + 600, "iat": now, "nbf": now,
             "iss": "https://kubernetes.default.svc.cluster.local",
             "kubernetes.io": {"namespace": "default", "serviceaccount": {"name": "default", "uid": "u"}},
             "sub": "system:serviceaccount:default:default"
         });
-        for (k, v) in changes.as_object().unwrap() {
-            if v.is_null() {
-                claims.as_object_mut().unwrap().remove(k);
-            } else {
-                claims[k] = v.clone();
-            }
-        }
-        claims
+        merged(claims, &changes)
     }
 
     pub fn jwt(&self, changes: Value) -> String {
         self.key.token(&self.claims(changes))
     }
+}
+
+/// `base` with `changes` applied: a `null` removes the key.
+pub fn merged(mut base: Value, changes: &Value) -> Value {
+    for (k, v) in changes.as_object().unwrap() {
+        if v.is_null() {
+            base.as_object_mut().unwrap().remove(k);
+        } else {
+            base[k] = v.clone();
+        }
+    }
+    base
 }
 
 pub fn all(fixture: &Fixture) -> Vec<Case> {

@@ -93,14 +93,7 @@ pub fn cases() -> Vec<Case> {
         ("no role type", json!({"role_type": null})),
     ];
     for (n, (name, changes)) in pairs.into_iter().enumerate() {
-        let mut body = base();
-        for (k, v) in changes.as_object().unwrap() {
-            if v.is_null() {
-                body.as_object_mut().unwrap().remove(k);
-            } else {
-                body[k] = v.clone();
-            }
-        }
+        let body = super::merged(base(), &changes);
         let path = format!("auth/jwt/role/p{n}");
         cases.push(Case::new(format!("role {name}"), vec![Step::put(&path, body), Step::get(&path)]));
     }
