@@ -17,7 +17,7 @@ use crate::sys;
 use crate::time::unix;
 use crate::token::batch::Sealer;
 use crate::token::ttl::SystemTtl;
-use crate::token::{Caller, Tokens};
+use crate::token::{Caller, Creation, Tokens};
 use jwtgate_store::{Store, StoreError};
 use jwtgate_verifier::{Fetch, Review};
 use std::sync::Arc;
@@ -236,6 +236,12 @@ impl Core {
             Endpoint::TokenRenewSelf => self.tokens.renew_self(caller()?, body, &self.methods, now).await,
             Endpoint::TokenRevokeSelf => self.tokens.revoke_self(caller()?).await,
             Endpoint::TokenAdmin(action) => self.tokens.admin(action, caller()?, body, &self.methods, now).await,
+            Endpoint::TokenRoles => self.tokens.list_token_roles().await,
+            Endpoint::TokenRole(name) => self.tokens.token_role_endpoint(operation, &name, body).await,
+            Endpoint::TokenCreateRole(role) => {
+                let path = format!("auth/token/create/{role}");
+                self.tokens.create(caller()?, body, Creation::Role(&role), &path, now).await
+            }
             Endpoint::Config(mount) => self.methods.config(operation, &mount, body).await,
             Endpoint::Roles(mount) => self.methods.list_roles(&mount).await,
             Endpoint::Role(mount, name) => self.methods.role(operation, &mount, &name, body).await,

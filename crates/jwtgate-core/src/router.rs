@@ -50,6 +50,11 @@ pub enum Endpoint {
     TokenTidy,
     /// `sys/leases/revoke-prefix/<prefix>`.
     RevokePrefix(String),
+    /// `LIST auth/token/roles`.
+    TokenRoles,
+    TokenRole(String),
+    /// `auth/token/create/<role>`.
+    TokenCreateRole(String),
 }
 
 /// Whose capabilities `sys/capabilities*` reports.
@@ -62,7 +67,7 @@ pub enum CapabilitiesOf {
 
 /// Every endpoint kind. `Endpoint::kind` matches exhaustively, so a new endpoint cannot be
 /// added without naming it here, and the access test requires a sample of each.
-pub const KINDS: [&str; 25] = [
+pub const KINDS: [&str; 28] = [
     "health",
     "init",
     "auth-list",
@@ -88,6 +93,9 @@ pub const KINDS: [&str; 25] = [
     "token-accessors",
     "token-tidy",
     "revoke-prefix",
+    "token-roles",
+    "token-role",
+    "token-create-role",
 ];
 
 impl Endpoint {
@@ -118,6 +126,9 @@ impl Endpoint {
             Endpoint::TokenAccessors => "token-accessors",
             Endpoint::TokenTidy => "token-tidy",
             Endpoint::RevokePrefix(_) => "revoke-prefix",
+            Endpoint::TokenRoles => "token-roles",
+            Endpoint::TokenRole(_) => "token-role",
+            Endpoint::TokenCreateRole(_) => "token-create-role",
         }
     }
 
@@ -157,14 +168,17 @@ impl Endpoint {
                 &[Write]
             }
             Endpoint::Config(_) => &[Read, Write],
-            Endpoint::Roles(_) => &[List],
-            Endpoint::Role(..) => &[Read, Write, Delete],
+            Endpoint::Roles(_) | Endpoint::TokenRoles => &[List],
+            Endpoint::Role(..) | Endpoint::TokenRole(_) => &[Read, Write, Delete],
             Endpoint::Policies => &[List],
             Endpoint::Policy(_) | Endpoint::LegacyPolicy(_) => &[Read, Write, Delete],
             Endpoint::Metrics => &[Read],
             Endpoint::AuthTune(_) => &[Read, Write],
             Endpoint::SealStatus | Endpoint::Leader | Endpoint::UiMounts(_) | Endpoint::LegacyPolicies => &[Read],
-            Endpoint::Capabilities(_) | Endpoint::TokenTidy | Endpoint::RevokePrefix(_) => &[Write],
+            Endpoint::Capabilities(_)
+            | Endpoint::TokenTidy
+            | Endpoint::RevokePrefix(_)
+            | Endpoint::TokenCreateRole(_) => &[Write],
             Endpoint::TokenAccessors => &[List],
         }
     }
@@ -200,7 +214,14 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, Error> {
         "auth/token/create" => return Ok(Endpoint::TokenAdmin(TokenAction::Create)),
         "auth/token/create-orphan" => return Ok(Endpoint::TokenAdmin(TokenAction::CreateOrphan)),
         "auth/token/revoke-orphan" => return Ok(Endpoint::TokenAdmin(TokenAction::RevokeOrphan)),
+        "auth/token/roles" => return Ok(Endpoint::TokenRoles),
         _ => {}
+    }
+    if let Some(name) = path.strip_prefix("auth/token/roles/") {
+        return Ok(Endpoint::TokenRole(name.to_owned()));
+    }
+    if let Some(role) = path.strip_prefix("auth/token/create/") {
+        return Ok(Endpoint::TokenCreateRole(role.to_owned()));
     }
     if path == "sys/policies/acl" {
         return Ok(Endpoint::Policies);

@@ -144,6 +144,19 @@ impl Store {
         Ok(Some(depth))
     }
 
+    /// The key a token's record is stored under (its salted HMAC): what a child's `parent`
+    /// holds. Batch tokens carry it sealed.
+    pub fn token_key(&self, token: &str) -> String {
+        self.hash(token)
+    }
+
+    /// Whether the token stored under `key` and all its ancestors are live: a batch child's
+    /// check on every use.
+    pub fn chain_live(&self, key: &str, now: i64) -> Result<bool, StoreError> {
+        let probe = TokenRecord { parent: key.to_owned(), ..TokenRecord::default() };
+        Ok(self.depth(&probe, now)?.is_some())
+    }
+
     fn accessor_target(&self, accessor: &str) -> Result<Option<String>, StoreError> {
         let key = format!("accessor/{}", self.hash(accessor));
         Ok(self.engine.get(key.as_bytes())?.map(|hash| String::from_utf8_lossy(&hash).into_owned()))

@@ -25,6 +25,9 @@ struct Payload {
     creation_time: i64,
     expire_time: i64,
     bound_cidrs: Vec<String>,
+    /// The parent's stored key; empty for orphans (every login token).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    parent: String,
 }
 
 /// The ring's keys, ready to seal (newest) and open (any).
@@ -60,6 +63,7 @@ impl Sealer {
             creation_time: record.creation_time,
             expire_time: record.expire_time?,
             bound_cidrs: record.bound_cidrs.clone(),
+            parent: record.parent.clone(),
         };
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).ok()?;
@@ -96,8 +100,9 @@ impl Sealer {
             creation_ttl: payload.expire_time - payload.creation_time,
             expire_time: Some(payload.expire_time),
             renewable: false,
-            orphan: true,
+            orphan: payload.parent.is_empty(),
             bound_cidrs: payload.bound_cidrs,
+            parent: payload.parent,
             ..TokenRecord::default()
         })
     }

@@ -104,7 +104,7 @@ fn issues_batch(mount: &Mount, params: &TokenParams) -> bool {
 }
 
 /// A stable identity id per (mount, alias), in UUID form, standing in for Vault's entity.
-fn entity_id(mount_accessor: &str, alias: &str) -> String {
+pub(crate) fn entity_id(mount_accessor: &str, alias: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, format!("{mount_accessor}\0{alias}").as_bytes());
     let h = hex::encode(&digest.as_ref()[..16]);
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])

@@ -2,13 +2,17 @@
 //! revocations and creation, by token or by accessor; and, in [`issue`], the tokens logins get.
 
 pub mod batch;
+mod create;
 pub mod issue;
 pub mod params;
+pub mod roles;
 pub mod ttl;
 
+pub use create::Creation;
+
 use crate::error::Error;
-use crate::request::{unknown_fields_warning, Auth, Body, Response};
-use crate::{fields, ids};
+use crate::fields;
+use crate::request::{Auth, Body, Response};
 use jwtgate_store::{Mount, Store, TokenRecord};
 use params::TokenParams;
 use serde_json::{json, Value};
@@ -81,7 +85,7 @@ impl Tokens {
     pub async fn authenticate(&self, token: &str, peer: Option<IpAddr>, now: i64) -> Result<Option<Caller>, Error> {
         let batch = token.starts_with(batch::PREFIX);
         let record = if batch {
-            self.sealer.open(token, now)
+            self.open_batch(token, now).await?
         } else {
             let (store, lookup) = (self.store.clone(), token.to_owned());
             blocking(move || {
@@ -197,8 +201,10 @@ impl Tokens {
                 blocking(move || Ok(store.revoke_orphan(&token)?)).await?;
                 Ok(Response::NoContent)
             }
-            TokenAction::Create => self.create(caller, body, false, now).await,
-            TokenAction::CreateOrphan => self.create(caller, body, true, now).await,
+            TokenAction::Create => self.create(caller, body, Creation::Create, "auth/token/create", now).await,
+            TokenAction::CreateOrphan => {
+                self.create(caller, body, Creation::Orphan, "auth/token/create-orphan", now).await
+            }
         }
     }
 
@@ -246,10 +252,21 @@ impl Tokens {
         Ok(Response::NoContent)
     }
 
+    /// An authentic, unexpired batch token whose parent (if any) is still live.
+    async fn open_batch(&self, token: &str, now: i64) -> Result<Option<TokenRecord>, Error> {
+        let Some(record) = self.sealer.open(token, now) else { return Ok(None) };
+        if record.parent.is_empty() {
+            return Ok(Some(record));
+        }
+        let (store, parent) = (self.store.clone(), record.parent.clone());
+        let live = blocking(move || Ok(store.chain_live(&parent, now)?)).await?;
+        Ok(live.then_some(record))
+    }
+
     /// A live token's record: opened if batch, else read from the store.
     async fn lookup(&self, token: &str, now: i64) -> Result<Option<TokenRecord>, Error> {
         if token.starts_with(batch::PREFIX) {
-            return Ok(self.sealer.open(token, now));
+            return self.open_batch(token, now).await;
         }
         let (store, token) = (self.store.clone(), token.to_owned());
         blocking(move || Ok(store.lookup_token(&token, now)?)).await
@@ -269,8 +286,22 @@ impl Tokens {
             return Err(Error::BadRequest("lease is not renewable".into()));
         }
         let increment = fields::duration(body, "increment")?.unwrap_or(0);
-        let limits = if record.role.is_empty() {
-            TtlLimits::own(&self.system, record.creation_ttl, record.explicit_max_ttl, record.period)
+        // Token-store tokens keep their own creation parameters (a token role's were applied
+        // then); the role must still exist.
+        let limits = if record.mount.is_empty() || record.role.is_empty() {
+            // A token role's current limits apply on top of the token's own.
+            let (mut explicit_max_ttl, mut period) = (record.explicit_max_ttl, record.period);
+            if record.mount.is_empty() && !record.role.is_empty() {
+                let role = self.token_role(&record.role).await?.ok_or_else(|| {
+                    Error::BadRequest(format!(
+                        "failed to renew entry: original token role {:?} could not be found, not renewing",
+                        record.role
+                    ))
+                })?;
+                explicit_max_ttl = create::lesser_limit(explicit_max_ttl, role.token_explicit_max_ttl);
+                period = create::lesser_limit(period, role.token_period);
+            }
+            TtlLimits::own(&self.system, record.creation_ttl, explicit_max_ttl, period)
         } else {
             let (mount, params) = roles.role_params(&record.mount, &record.role)?.ok_or_else(|| {
                 Error::BadRequest(format!("failed to renew entry: role {} does not exist during renewal", record.role))
@@ -300,135 +331,6 @@ impl Tokens {
         let ttl = updated.expire_time.map_or(0, |at| at - now);
         let warnings = if ttl < wanted { vec![ttl::capped_warning(wanted, ttl)] } else { Vec::new() };
         Ok(Response::auth(auth_block(client_token, &updated, ttl), "token", warnings))
-    }
-
-    /// `auth/token/create(-orphan)`: a child of the caller unless `orphan` (create-orphan) or
-    /// `no_parent` (root or sudo only), or when the caller is a batch token (it has no record to
-    /// hang children on).
-    async fn create(&self, caller: Caller, body: &Body, orphan: bool, now: i64) -> Result<Response, Error> {
-        match fields::string(body, "type")?.as_deref() {
-            None | Some("") | Some("service") => {}
-            Some("batch") => return Err(Error::BadRequest("batch tokens are not supported yet".into())),
-            Some(_) => return Err(Error::BadRequest("invalid 'token_type' value".into())),
-        }
-        // The vault CLI always sends `entity_alias`, empty unless given.
-        if fields::string(body, "entity_alias")?.is_some_and(|alias| !alias.is_empty()) {
-            return Err(Error::BadRequest("'entity_alias' is only allowed in combination with token role".into()));
-        }
-        let parent = &caller.record.policies;
-        let requested = fields::string_slice(body, "policies")?;
-        // Vault: without root or sudo, a child's policies must be a subset of its parent's (as
-        // sent, before case folding), its id is generated, and it has a parent.
-        if !caller.sudo {
-            let outside = requested
-                .iter()
-                .flatten()
-                .map(|p| p.trim())
-                .filter(|p| !p.is_empty())
-                .any(|p| !parent.iter().any(|q| q == p));
-            if outside {
-                return Err(Error::BadRequest("child policies must be subset of parent".into()));
-            }
-            if fields::string(body, "id")?.is_some_and(|id| !id.is_empty()) {
-                return Err(Error::BadRequest("root or sudo privileges required to specify token id".into()));
-            }
-            if fields::boolean(body, "no_parent")? == Some(true) {
-                return Err(Error::BadRequest("root or sudo privileges required to create orphan token".into()));
-            }
-            if fields::duration(body, "period")?.is_some_and(|p| p != 0) {
-                return Err(Error::BadRequest("root or sudo privileges required to create periodic token".into()));
-            }
-        }
-        let orphan = orphan || caller.batch || fields::boolean(body, "no_parent")? == Some(true);
-        let mut policies: Vec<String> = match requested {
-            Some(list) => list.iter().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()).collect(),
-            None => parent.clone(),
-        };
-        if !caller.is_root() && policies.iter().any(|p| p == "root") {
-            return Err(Error::BadRequest("root or sudo privileges required to create a root token".into()));
-        }
-        let is_root_token = policies.iter().any(|p| p == "root");
-        // A parent without `default` cannot hand it out unless it has sudo.
-        let may_add_default = caller.sudo || parent.iter().any(|p| p == "default");
-        if !is_root_token
-            && may_add_default
-            && fields::boolean(body, "no_default_policy")? != Some(true)
-            && !policies.iter().any(|p| p == "default")
-        {
-            policies.push("default".into());
-        }
-        policies.sort();
-        policies.dedup();
-        let num_uses = fields::integer(body, "num_uses")?.unwrap_or(0);
-        if num_uses < 0 {
-            return Err(Error::BadRequest("number of uses cannot be negative".into()));
-        }
-        let ttl = fields::duration(body, "ttl")?.unwrap_or(0);
-        let explicit_max_ttl = fields::duration(body, "explicit_max_ttl")?.unwrap_or(0);
-        let period = fields::duration(body, "period")?.unwrap_or(0);
-        if ttl < 0 {
-            return Err(Error::BadRequest("ttl must be positive".into()));
-        }
-        if explicit_max_ttl < 0 || period < 0 {
-            return Err(Error::BadRequest("explicit_max_ttl and period cannot be negative".into()));
-        }
-        let meta: std::collections::BTreeMap<String, String> = fields::object(body, "meta")?
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
-            .collect();
-        let (granted, mut warnings) = TtlLimits::own(&self.system, ttl, explicit_max_ttl, period).initial_ttl();
-        // Only a root token created without any TTL never expires (Vault's rule).
-        let never_expires = is_root_token && ttl == 0 && explicit_max_ttl == 0 && period == 0;
-        let display_name = fields::string(body, "display_name")?
-            .filter(|n| !n.is_empty())
-            .map_or_else(|| "token".into(), |n| format!("token-{}", sanitise_display_name(&n)));
-        let token = fields::string(body, "id")?.filter(|id| !id.is_empty()).unwrap_or_else(ids::service_token);
-        let record = TokenRecord {
-            accessor: ids::accessor(),
-            policies,
-            meta,
-            display_name,
-            path: "auth/token/create".into(),
-            creation_time: now,
-            creation_ttl: if never_expires { 0 } else { granted },
-            expire_time: (!never_expires).then_some(now + granted),
-            explicit_max_ttl,
-            period,
-            num_uses,
-            // A root token that never expires has nothing to renew (Vault answers `false`).
-            renewable: !never_expires && fields::boolean(body, "renewable")?.unwrap_or(true),
-            orphan,
-            ..TokenRecord::default()
-        };
-        let (store, issued, stored, parent) = (self.store.clone(), token.clone(), record.clone(), caller.token);
-        let missing_policies = record.policies.clone();
-        let (created, missing_policies) = blocking(move || {
-            if store.lookup_token(&issued, now)?.is_some() {
-                return Err(Error::BadRequest("cannot create a token with a duplicate ID".into()));
-            }
-            let created = if orphan {
-                store.create_token(&issued, &stored)?;
-                true
-            } else {
-                store.create_child_token(&issued, &stored, &parent, now)?
-            };
-            let mut missing = Vec::new();
-            for name in missing_policies.into_iter().filter(|p| p != "default" && p != "root") {
-                if store.get_policy(&name)?.is_none() {
-                    missing.push(name);
-                }
-            }
-            Ok((created, missing))
-        })
-        .await?;
-        if !created {
-            return Err(Error::Forbidden("permission denied".into()));
-        }
-        warnings.extend(missing_policies.iter().map(|name| format!("Policy {name:?} does not exist")));
-        warnings.extend(unknown_fields_warning(body, &CREATE_FIELDS));
-        let ttl = record.expire_time.map_or(0, |at| at - now);
-        Ok(Response::auth(auth_block(token, &record, ttl), "token", warnings))
     }
 }
 
@@ -469,6 +371,10 @@ fn lookup_data(id: &str, record: &TokenRecord, now: i64) -> Value {
     if !record.bound_cidrs.is_empty() {
         data["bound_cidrs"] = json!(record.bound_cidrs);
     }
+    // A token role's name (login tokens keep their auth role in `meta`).
+    if record.mount.is_empty() && !record.role.is_empty() {
+        data["role"] = json!(record.role);
+    }
     data
 }
 
@@ -496,6 +402,7 @@ fn required(body: &Body, field: &str, missing: &str) -> Result<String, Error> {
 }
 
 fn auth_block(client_token: String, record: &TokenRecord, ttl: i64) -> Auth {
+    let kind = token_type(&client_token);
     Auth {
         client_token,
         accessor: record.accessor.clone(),
@@ -505,25 +412,9 @@ fn auth_block(client_token: String, record: &TokenRecord, ttl: i64) -> Auth {
         lease_duration: ttl,
         renewable: record.renewable,
         entity_id: record.entity_id.clone(),
-        token_type: "service".into(),
+        token_type: kind.into(),
         orphan: record.orphan,
         mfa_requirement: Value::Null,
         num_uses: record.num_uses,
     }
 }
-
-const CREATE_FIELDS: [&str; 13] = [
-    "id",
-    "policies",
-    "meta",
-    "no_parent",
-    "no_default_policy",
-    "renewable",
-    "ttl",
-    "explicit_max_ttl",
-    "display_name",
-    "num_uses",
-    "period",
-    "type",
-    "entity_alias",
-];

@@ -176,6 +176,12 @@ fn jwtgate_answers_as_openbao_does() {
     for entry in &unused {
         eprintln!("accepted difference no longer seen (remove it): {entry:?}");
     }
+    // `DIFFERENTIAL_SHOW=<case prefix>` lists the accepted differences of those cases too.
+    if let Ok(prefix) = std::env::var("DIFFERENTIAL_SHOW") {
+        for d in accepted.iter().filter(|d| d.case.starts_with(&prefix)) {
+            eprintln!("accepted {} #{} {}: openbao {} | jwtgate {}", d.case, d.step, d.pointer, d.openbao, d.jwtgate);
+        }
+    }
     for d in &unexpected {
         eprintln!("DIFFERENT {} #{} {}: openbao {} | jwtgate {}", d.case, d.step, d.pointer, d.openbao, d.jwtgate);
     }

@@ -6,6 +6,7 @@ mod login;
 mod policies;
 mod roles;
 mod sys;
+mod token_roles;
 mod tokens;
 
 use crate::peer::Peer;
@@ -98,6 +99,7 @@ pub fn all(fixture: &Fixture) -> Vec<Case> {
     let mut cases = Vec::new();
     cases.extend(sys::cases());
     cases.extend(tokens::cases());
+    cases.extend(token_roles::cases());
     cases.extend(config::cases(fixture));
     cases.extend(roles::cases());
     cases.extend(login::cases(fixture));
