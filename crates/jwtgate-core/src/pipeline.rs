@@ -53,6 +53,7 @@ pub struct Core {
     pub policies: Policies,
     pub methods: Methods,
     pub metrics: Metrics,
+    migrations: sys::remount::Migrations,
     clock: Clock,
     unauthenticated_metrics: bool,
 }
@@ -69,6 +70,7 @@ impl Core {
             policies: Policies::new(store.clone()),
             methods: Methods::new(store.clone(), services, options.system),
             metrics: Metrics::default(),
+            migrations: sys::remount::Migrations::default(),
             store,
             clock,
             unauthenticated_metrics: options.unauthenticated_metrics,
@@ -130,6 +132,14 @@ impl Core {
             Err(_) if presented && caller.is_none() => return Err(Error::InvalidToken),
             Err(_) => return Err(Error::PermissionDenied),
         };
+        // Path help needs a valid token (except on public paths) and no capability, as in Vault.
+        if request.query("help").is_some_and(|value| !value.is_empty()) {
+            return match caller.is_some() || self.is_public(&endpoint) {
+                true => Ok(Response::json(serde_json::json!({ "help": endpoint.help(), "see_also": null }))),
+                false if presented => Err(Error::InvalidToken),
+                false => Err(Error::PermissionDenied),
+            };
+        }
         // Authorise.
         if !self.is_public(&endpoint) {
             let caller = match &mut caller {
@@ -194,6 +204,8 @@ impl Core {
             }
             Endpoint::AuthMount(path) => sys::auth_mount(&self.methods, operation, &path, body).await,
             Endpoint::AuthTune(path) => sys::tune(&self.methods, operation, &path, body).await,
+            Endpoint::Remount => sys::remount::remount(&self.methods, &self.migrations, body).await,
+            Endpoint::RemountStatus(id) => self.migrations.status(&id),
             Endpoint::Policies => self.policies.list(false).await,
             Endpoint::Policy(name) => self.policies.handle(operation, &name, body, false).await,
             Endpoint::LegacyPolicies => self.policies.list(true).await,

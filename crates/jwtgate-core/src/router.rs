@@ -55,6 +55,10 @@ pub enum Endpoint {
     TokenRole(String),
     /// `auth/token/create/<role>`.
     TokenCreateRole(String),
+    /// `sys/remount` (`vault auth move`).
+    Remount,
+    /// `sys/remount/status/<migration id>`.
+    RemountStatus(String),
 }
 
 /// Whose capabilities `sys/capabilities*` reports.
@@ -67,7 +71,7 @@ pub enum CapabilitiesOf {
 
 /// Every endpoint kind. `Endpoint::kind` matches exhaustively, so a new endpoint cannot be
 /// added without naming it here, and the access test requires a sample of each.
-pub const KINDS: [&str; 28] = [
+pub const KINDS: [&str; 30] = [
     "health",
     "init",
     "auth-list",
@@ -96,6 +100,8 @@ pub const KINDS: [&str; 28] = [
     "token-roles",
     "token-role",
     "token-create-role",
+    "remount",
+    "remount-status",
 ];
 
 impl Endpoint {
@@ -129,6 +135,8 @@ impl Endpoint {
             Endpoint::TokenRoles => "token-roles",
             Endpoint::TokenRole(_) => "token-role",
             Endpoint::TokenCreateRole(_) => "token-create-role",
+            Endpoint::Remount => "remount",
+            Endpoint::RemountStatus(_) => "remount-status",
         }
     }
 
@@ -148,8 +156,44 @@ impl Endpoint {
             | Endpoint::AuthTune(_)
             | Endpoint::TokenAccessors
             | Endpoint::TokenTidy
-            | Endpoint::RevokePrefix(_) => Access::Sudo,
+            | Endpoint::RevokePrefix(_)
+            | Endpoint::Remount
+            | Endpoint::RemountStatus(_) => Access::Sudo,
             _ => Access::Policy,
+        }
+    }
+
+    /// The short text `?help=1` answers (Vault's path help).
+    pub fn help(&self) -> &'static str {
+        match self {
+            Endpoint::Health => "Checks the health of the server (GET, HEAD; standbyok, activecode, sealedcode, uninitcode).",
+            Endpoint::Init => "Reads whether the server is initialised (GET), or initialises it and returns the root token (PUT).",
+            Endpoint::AuthList => "Lists the enabled auth methods: path, type, accessor, description and tuning.",
+            Endpoint::AuthMount(_) => "Enables (POST: type, description, config), reads (GET) or disables (DELETE) the auth method at this path; disabling revokes its tokens.",
+            Endpoint::AuthTune(_) => "Reads or tunes an auth mount: default_lease_ttl, max_lease_ttl, description, token_type, listing_visibility.",
+            Endpoint::TokenLookupSelf => "Looks up the calling token and its properties.",
+            Endpoint::TokenRenewSelf => "Renews the calling token (increment: the requested TTL).",
+            Endpoint::TokenRevokeSelf => "Revokes the calling token and its children.",
+            Endpoint::TokenAdmin(action) => action.help(),
+            Endpoint::Login(_) => "Logs in with a JWT: role, jwt. Returns a client token with the role's policies and TTL.",
+            Endpoint::Config(_) => "Reads or writes the mount's configuration: how tokens are verified (discovery URL, JWKS, public keys) and bound.",
+            Endpoint::Roles(_) => "Lists the mount's roles.",
+            Endpoint::Role(..) => "Reads, writes or deletes a role: the bindings a login must meet and the token it gets.",
+            Endpoint::Policies | Endpoint::LegacyPolicies => "Lists the ACL policies.",
+            Endpoint::Policy(_) | Endpoint::LegacyPolicy(_) => "Reads, writes (policy: HCL or JSON) or deletes an ACL policy.",
+            Endpoint::Metrics => "Serves the metrics in Prometheus text format (format=prometheus).",
+            Endpoint::SealStatus => "Returns the seal status: jwtgate is never sealed once initialised.",
+            Endpoint::Leader => "Returns the HA status: a single node that is always the active one.",
+            Endpoint::Capabilities(_) => "Returns the capabilities of a token (the caller's, token, or accessor) on paths.",
+            Endpoint::UiMounts(_) => "Lists the mounts visible to the caller, as the UI and CLI read them.",
+            Endpoint::TokenAccessors => "Lists the accessors of every live token.",
+            Endpoint::TokenTidy => "Removes index entries of expired and revoked tokens.",
+            Endpoint::RevokePrefix(_) => "Revokes every token issued under a path prefix (a login path, or auth/token/create).",
+            Endpoint::TokenRoles => "Lists the token roles.",
+            Endpoint::TokenRole(_) => "Reads, writes or deletes a token role: allowed and disallowed policies, orphan, renewable, token_type, path_suffix, token_* fields.",
+            Endpoint::TokenCreateRole(_) => "Creates a token against a token role.",
+            Endpoint::Remount => "Moves an auth mount with its configuration and roles (from, to); its tokens are revoked.",
+            Endpoint::RemountStatus(_) => "Reads the status of a mount move by its migration id.",
         }
     }
 
@@ -178,7 +222,9 @@ impl Endpoint {
             Endpoint::Capabilities(_)
             | Endpoint::TokenTidy
             | Endpoint::RevokePrefix(_)
-            | Endpoint::TokenCreateRole(_) => &[Write],
+            | Endpoint::TokenCreateRole(_)
+            | Endpoint::Remount => &[Write],
+            Endpoint::RemountStatus(_) => &[Read],
             Endpoint::TokenAccessors => &[List],
         }
     }
@@ -215,6 +261,7 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, Error> {
         "auth/token/create-orphan" => return Ok(Endpoint::TokenAdmin(TokenAction::CreateOrphan)),
         "auth/token/revoke-orphan" => return Ok(Endpoint::TokenAdmin(TokenAction::RevokeOrphan)),
         "auth/token/roles" => return Ok(Endpoint::TokenRoles),
+        "sys/remount" => return Ok(Endpoint::Remount),
         _ => {}
     }
     if let Some(name) = path.strip_prefix("auth/token/roles/") {
@@ -234,6 +281,9 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, Error> {
     }
     if let Some(mount) = path.strip_prefix("sys/internal/ui/mounts/") {
         return Ok(Endpoint::UiMounts(Some(mount.to_owned())));
+    }
+    if let Some(id) = path.strip_prefix("sys/remount/status/") {
+        return Ok(Endpoint::RemountStatus(id.to_owned()));
     }
     if let Some(prefix) = path.strip_prefix("sys/leases/revoke-prefix/") {
         return Ok(Endpoint::RevokePrefix(prefix.to_owned()));

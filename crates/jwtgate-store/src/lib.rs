@@ -232,6 +232,29 @@ impl Store {
         Ok(revoked)
     }
 
+    /// Moves a mount with its config and roles to `mount.path` (`sys/remount`), in one batch,
+    /// after revoking every token it issued, as Vault revokes a moved mount's leases. Returns
+    /// the number of tokens revoked.
+    pub fn move_mount(&self, from: &str, mount: &Mount) -> Result<usize, StoreError> {
+        let mut revoked = self.revoke_mount_tokens(from)?;
+        let mut batch = Batch::default();
+        batch.delete(format!("mount/{from}"));
+        batch.put(format!("mount/{}", mount.path), records::encode(mount));
+        if let Some(config) = self.engine.get(format!("config/{from}").as_bytes())? {
+            batch.delete(format!("config/{from}"));
+            batch.put(format!("config/{}", mount.path), config);
+        }
+        let roles = format!("role/{from}{SEP}");
+        for (key, value) in self.engine.scan_prefix(roles.as_bytes(), usize::MAX)? {
+            batch.put(format!("role/{}{SEP}{}", mount.path, String::from_utf8_lossy(&key[roles.len()..])), value);
+            batch.delete(key);
+        }
+        self.write(batch)?;
+        // A login that raced the first revocation left its token under the old path.
+        revoked += self.revoke_mount_tokens(from)?;
+        Ok(revoked)
+    }
+
     /// Stores a mount's auth config (the API's JSON shape) in place of the previous one.
     pub fn put_config(&self, mount: &str, config: &Value) -> Result<(), StoreError> {
         self.put_record(&format!("config/{mount}"), config)

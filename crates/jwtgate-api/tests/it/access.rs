@@ -61,6 +61,11 @@ fn samples() -> Vec<Sample> {
         ("LIST", "auth/token/accessors", None, None, 200),
         ("POST", "auth/token/tidy", None, None, 202),
         ("POST", "sys/leases/revoke-prefix/auth/none", None, None, 204),
+        ("PUT", "auth/token/roles/ops", Some(json!({"allowed_policies": "default"})), None, 204),
+        ("LIST", "auth/token/roles", None, None, 200),
+        ("POST", "auth/token/create/ops", None, None, 200),
+        ("POST", "sys/remount", Some(json!({"from": "auth/missing", "to": "auth/moved"})), None, 400),
+        ("GET", "sys/remount/status/unknown", None, None, 404),
         ("PUT", "auth/token/revoke-self", None, Some(204), 204),
     ]
 }

@@ -1,6 +1,7 @@
 //! System paths (`sys/*`): health, init, auth mounts and their tuning.
 
 pub mod info;
+pub mod remount;
 
 use crate::auth::{Change, Methods, METHOD_TYPES};
 use crate::error::Error;
@@ -164,11 +165,7 @@ pub async fn auth_mount(methods: &Methods, operation: Operation, path: &str, bod
             if path == "token" {
                 return Err(Error::BadRequest("path is already in use at token/".into()));
             }
-            if path.is_empty()
-                || path
-                    .split('/')
-                    .any(|s| s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
-            {
+            if !valid_mount_path(&path) {
                 return Err(Error::BadRequest(format!("invalid mount path {path:?}")));
             }
             if existing.is_some() {
@@ -216,6 +213,12 @@ pub async fn auth_mount(methods: &Methods, operation: Operation, path: &str, bod
             Ok(Response::NoContent)
         }
     }
+}
+
+/// Segments of letters, digits, `-`, `_` and `.`: stricter than Vault, which takes any bytes.
+fn valid_mount_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
 }
 
 /// `sys/auth/<path>/tune`: read or change a mount's TTLs and token type.

@@ -79,6 +79,23 @@ pub enum TokenAction {
     RevokeOrphan,
 }
 
+impl TokenAction {
+    /// Its path help.
+    pub fn help(self) -> &'static str {
+        match self {
+            TokenAction::Lookup => "Looks up a token (token; the caller's without one) and its properties.",
+            TokenAction::LookupAccessor => "Looks up a token by its accessor.",
+            TokenAction::Renew => "Renews a token (token, increment).",
+            TokenAction::RenewAccessor => "Renews a token by its accessor (accessor, increment).",
+            TokenAction::Revoke => "Revokes a token and its children.",
+            TokenAction::RevokeAccessor => "Revokes a token and its children by the token's accessor.",
+            TokenAction::Create => "Creates a token, a child of the caller's (policies, ttl, period, num_uses, type, meta, no_parent, ...).",
+            TokenAction::CreateOrphan => "Creates a token without a parent.",
+            TokenAction::RevokeOrphan => "Revokes a token and makes its children orphans.",
+        }
+    }
+}
+
 impl Tokens {
     /// Looks the presented token up and spends one use of it. `None` when there is no live
     /// token, or when it is bound to networks the request does not come from.

@@ -82,6 +82,33 @@ fn deleting_a_mount_removes_its_config_roles_and_tokens() {
 }
 
 #[test]
+fn moving_a_mount_takes_its_config_and_roles_and_revokes_its_tokens() {
+    let (dir, store) = temp_store();
+    for path in ["jwt", "jwt/cluster-a"] {
+        store.put_mount(&mount(path)).unwrap();
+        store.put_config(path, &json!({"jwt_validation_pubkeys": [path]})).unwrap();
+        store.put_role(path, "r", &json!({"role_type": path})).unwrap();
+    }
+    store.create_token("t-jwt", &record("a-jwt", 3600)).unwrap();
+    store.create_token("t-nested", &TokenRecord { mount: "jwt/cluster-a".into(), ..record("a-nested", 3600) }).unwrap();
+    let moved = Mount { path: "moved".into(), ..store.get_mount("jwt").unwrap().unwrap() };
+
+    assert_eq!(store.move_mount("jwt", &moved).unwrap(), 1);
+    drop(store);
+    let store = Store::open(&Options::new(dir.path().join("db"))).unwrap();
+    assert_eq!(store.get_mount("jwt").unwrap(), None);
+    assert_eq!(store.get_mount("moved").unwrap().unwrap().accessor, mount("jwt").accessor);
+    assert_eq!(store.get_config("jwt").unwrap(), None);
+    assert_eq!(store.get_config("moved").unwrap(), Some(json!({"jwt_validation_pubkeys": ["jwt"]})));
+    assert!(store.list_roles("jwt").unwrap().is_empty());
+    assert_eq!(store.get_role("moved", "r").unwrap(), Some(json!({"role_type": "jwt"})));
+    assert_eq!(store.lookup_token("t-jwt", NOW).unwrap(), None);
+    // The nested mount is its own and stays.
+    assert_eq!(store.get_role("jwt/cluster-a", "r").unwrap(), Some(json!({"role_type": "jwt/cluster-a"})));
+    assert!(store.lookup_token("t-nested", NOW).unwrap().is_some());
+}
+
+#[test]
 fn init_happens_once_and_the_key_ring_persists() {
     let (dir, store) = temp_store();
     assert!(!store.is_initialized().unwrap());

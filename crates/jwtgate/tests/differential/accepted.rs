@@ -103,6 +103,7 @@ pub const ACCEPTED: &[Accepted] = &[
         doc: "The `default` policy grants only what jwtgate serves",
     },
     Accepted { cases: &["read sys/internal/ui/mounts"], pointers: &["/data/secret/*"], doc: "No secret engines" },
+    Accepted { cases: &["remount "], pointers: &["/warnings/0"], doc: "Vault's own words where OpenBao names itself" },
     Accepted {
         cases: &["auth/token/create own id", "token role create own id"],
         pointers: &["/warnings"],
@@ -117,8 +118,6 @@ pub const ACCEPTED: &[Accepted] = &[
         cases: &[
             "wrapped create",
             "batch token with own id",
-            "remount",
-            "help",
             "policy allowed parameters",
             "legacy policy allowed parameters",
             "policy min wrapping ttl",
@@ -185,6 +184,8 @@ pub const ACCEPTED: &[Accepted] = &[
             "token role write orphan junk",
             "token role write bad cidr",
             "token role bad name",
+            "remount as user",
+            "help unknown path",
         ],
         pointers: &["/errors/0"],
         doc: "Error texts that differ",
@@ -194,4 +195,5 @@ pub const ACCEPTED: &[Accepted] = &[
         pointers: &["status", "/errors/0"],
         doc: "A client's mistake is 4xx where OpenBao answers 500",
     },
+    Accepted { cases: &["help "], pointers: &["/help", "/openapi", "/id"], doc: "Path help is a short text" },
 ];

@@ -30,6 +30,7 @@ const VOLATILE: &[&str] = &[
     "build_date",
     "commit_date",
     "server_time_utc",
+    "migration_id",
 ];
 
 /// Remaining seconds: equal within the time a case takes.

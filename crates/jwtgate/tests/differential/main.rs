@@ -50,6 +50,9 @@ pub struct Step {
     /// `(variable, JSON pointer)`: string values kept per server for later steps' `{{variable}}`.
     pub capture: Vec<(&'static str, &'static str)>,
     pub compare: Compare,
+    /// Resend (for up to 5 s) until the answer's value at this pointer is this string: for
+    /// what Vault does asynchronously, such as a mount move.
+    pub until: Option<(&'static str, &'static str)>,
 }
 
 impl Step {
@@ -62,6 +65,7 @@ impl Step {
             headers: Vec::new(),
             capture: Vec::new(),
             compare: Compare::Full,
+            until: None,
         }
     }
     pub fn get(path: impl Into<String>) -> Step {
@@ -96,6 +100,10 @@ impl Step {
     }
     pub fn setup(mut self) -> Step {
         self.compare = Compare::Setup;
+        self
+    }
+    pub fn until(mut self, pointer: &'static str, value: &'static str) -> Step {
+        self.until = Some((pointer, value));
         self
     }
     pub fn status_only(mut self) -> Step {

@@ -148,7 +148,18 @@ impl Peer {
             }
             Body::Raw(text) => fill(text),
         };
-        self.raw(step.method, &fill(&step.path), token.as_deref(), &headers, &body)
-            .unwrap_or_else(|| panic!("{}: {} {} failed in transport", self.name, step.method, step.path))
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let answer = self
+                .raw(step.method, &fill(&step.path), token.as_deref(), &headers, &body)
+                .unwrap_or_else(|| panic!("{}: {} {} failed in transport", self.name, step.method, step.path));
+            let done = step
+                .until
+                .is_none_or(|(pointer, value)| answer.body.pointer(pointer).and_then(Value::as_str) == Some(value));
+            if done || Instant::now() > deadline {
+                return answer;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }

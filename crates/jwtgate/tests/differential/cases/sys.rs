@@ -101,14 +101,74 @@ pub fn cases() -> Vec<Case> {
             ));
         }
     }
+    // Mount moves: Vault moves asynchronously, so the status is polled before anything is read.
     cases.push(Case::new(
-        "remount",
+        "remount moves a mount",
         vec![
-            Step::post("sys/auth/before", json!({"type": "jwt"})).setup(),
-            Step::post("sys/remount", json!({"from": "auth/before", "to": "auth/after"})).status_only(),
-            Step::get("sys/auth/after").status_only(),
+            Step::post("sys/auth/before", json!({"type": "jwt", "description": "moving"})).setup(),
+            Step::put("auth/before/role/r", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "a"}))
+                .setup(),
+            Step::post("sys/remount", json!({"from": "auth/before", "to": "auth/after"}))
+                .capture("migration", "/data/migration_id"),
+            Step::get("sys/remount/status/{{migration}}").until("/data/migration_info/status", "success"),
+            Step::get("sys/auth/after"),
+            Step::get("auth/after/role/r"),
+            Step::list("auth/after/role"),
+            Step::get("auth/before/role/r"),
+            Step::get("sys/auth/before"),
+            Step::delete("sys/auth/after").setup(),
         ],
     ));
+    let moves: &[(&str, Value)] = &[
+        ("without to", json!({"from": "auth/still"})),
+        ("without from", json!({"to": "auth/x"})),
+        ("to a number", json!({"from": "auth/still", "to": 5})),
+        ("from a missing mount", json!({"from": "auth/missing", "to": "auth/x"})),
+        ("from a secrets path", json!({"from": "secret", "to": "auth/x"})),
+        ("from the token store", json!({"from": "auth/token", "to": "auth/tk"})),
+        ("to the token store", json!({"from": "auth/still", "to": "auth/token"})),
+        ("to sys", json!({"from": "auth/still", "to": "sys/x"})),
+        ("to itself", json!({"from": "auth/still", "to": "auth/still"})),
+        ("into a mount", json!({"from": "auth/still", "to": "auth/jwt/sub"})),
+        ("to a non-auth path", json!({"from": "auth/still", "to": "elsewhere"})),
+    ];
+    for (name, body) in moves {
+        cases.push(Case::new(
+            format!("remount {name}"),
+            vec![
+                Step::post("sys/auth/still", json!({"type": "jwt"})).setup(),
+                Step::post("sys/remount", body.clone()),
+                Step::get("sys/auth/still"),
+                Step::delete("sys/auth/still").setup(),
+            ],
+        ));
+    }
+    cases.push(Case::new(
+        "remount with slashes at the ends",
+        vec![
+            Step::post("sys/auth/slashed", json!({"type": "jwt"})).setup(),
+            Step::post("sys/remount", json!({"from": "/auth/slashed/", "to": "auth/slashed2/"}))
+                .capture("migration", "/data/migration_id"),
+            Step::get("sys/remount/status/{{migration}}").until("/data/migration_info/status", "success"),
+            Step::get("sys/auth/slashed2"),
+            Step::delete("sys/auth/slashed2").setup(),
+        ],
+    ));
+    cases.push(Case::new(
+        "remount as user",
+        vec![Step::post("sys/remount", json!({"from": "auth/jwt", "to": "auth/jwt2"})).by(Who::Var("user"))],
+    ));
+    cases.push(Case::new("remount status unknown", vec![Step::get("sys/remount/status/0000")]));
+    // Path help: any valid token, no capability needed; public paths need none.
+    for path in
+        ["auth/token/create", "auth/token/lookup-self", "sys/auth", "sys/health", "auth/jwt/login", "auth/jwt/role/x"]
+    {
+        for (who, name) in [(Who::Root, "root"), (Who::Var("user"), "user"), (Who::Anonymous, "anonymous")] {
+            cases.push(Case::new(format!("help {path} as {name}"), vec![Step::get(format!("{path}?help=1")).by(who)]));
+        }
+    }
+    cases.push(Case::new("help unknown path", vec![Step::get("sys/nothing?help=1")]));
+    cases.push(Case::new("help bad token", vec![Step::get("sys/auth?help=1").by(Who::Literal("s.not-a-token"))]));
     // Capabilities.
     for (path, who) in [
         ("auth/token/create", Who::Var("user")),
@@ -154,7 +214,6 @@ pub fn cases() -> Vec<Case> {
         vec![Step::post("sys/auth/nsr", json!({"type": "jwt"})).header("X-Vault-Namespace", "root/").status_only()],
     ));
     cases.push(Case::new("unknown path", vec![Step::get("sys/nothing-here")]));
-    cases.push(Case::new("help", vec![Step::get("auth/token/create?help=1").status_only()]));
     cases.push(Case::new("bad token", vec![Step::get("sys/auth").by(Who::Literal("s.not-a-token"))]));
     cases
 }
