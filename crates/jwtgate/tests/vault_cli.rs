@@ -67,6 +67,16 @@ fn the_vault_cli_drives_a_non_dev_server() {
     assert_eq!(cli.ok(&["read", "-field=token_ttl", "auth/jwt/role/my-role"]).trim(), "3600");
     let login = cli.json(&["write", "auth/jwt/login", "role=my-role", &format!("jwt=@{}", jwt.display())]);
     assert_eq!(login["auth"]["policies"], serde_json::json!(["default"]));
+    let login_token = login["auth"]["client_token"].as_str().unwrap().to_owned();
+
+    // `vault auth move` keeps the config and roles and revokes the moved mount's tokens.
+    let moved = cli.ok(&["auth", "move", "auth/jwt/", "auth/k8s/"]);
+    assert!(moved.contains("Success! Finished moving auth method auth/jwt/ to auth/k8s/"), "{moved}");
+    assert!(!cli.run(&["token", "lookup", &login_token]).status.success(), "the moved mount's token is revoked");
+    let login = cli.json(&["write", "auth/k8s/login", "role=my-role", &format!("jwt=@{}", jwt.display())]);
+    assert_eq!(login["auth"]["policies"], serde_json::json!(["default"]));
+    cli.ok(&["auth", "move", "auth/k8s", "auth/jwt"]);
+    assert!(cli.ok(&["path-help", "auth/jwt/login"]).contains("Logs in with a JWT"));
 
     // Policies.
     let policy = dir.path().join("ops.hcl");
