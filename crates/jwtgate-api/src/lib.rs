@@ -7,9 +7,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use jwtgate_core::request::{parse_bool, parse_query};
-use jwtgate_core::{Auth, Core, Error, Logical, Operation, Request, Response};
-use serde::Serialize;
-use serde_json::{json, Map, Value};
+use jwtgate_core::{Core, Error, Operation, Request, Response};
+use serde_json::json;
 
 /// Mounts every Vault path under `/v1/`.
 pub fn configure(config: &mut web::ServiceConfig) {
@@ -127,7 +126,7 @@ fn encode(response: Response, request_id: &str) -> HttpResponse {
             .body(body)
     };
     match response {
-        Response::Logical(logical) => json(200, envelope(logical, request_id)),
+        Response::Logical(logical) => json(200, logical.envelope(request_id)),
         Response::NoContent => HttpResponse::NoContent().insert_header((header::CACHE_CONTROL, "no-store")).finish(),
         Response::Json { status, body } => json(status, body.to_string()),
         Response::Status(status) => json(status, String::new()),
@@ -136,42 +135,4 @@ fn encode(response: Response, request_id: &str) -> HttpResponse {
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(body),
     }
-}
-
-/// Vault's envelope, in Vault's key order; every key is always present.
-#[derive(Serialize)]
-struct Envelope<'a> {
-    request_id: &'a str,
-    lease_id: &'static str,
-    renewable: bool,
-    lease_duration: i64,
-    data: Value,
-    wrap_info: Value,
-    warnings: Option<Vec<String>>,
-    auth: Option<Auth>,
-    mount_type: String,
-    /// `sys/auth` repeats `data`'s keys here.
-    #[serde(flatten)]
-    top_level: Map<String, Value>,
-}
-
-fn envelope(logical: Logical, request_id: &str) -> String {
-    let Logical { data, auth, warnings, mount_type, data_at_top_level } = logical;
-    let top_level = match &data {
-        Value::Object(map) if data_at_top_level => map.clone(),
-        _ => Map::new(),
-    };
-    let envelope = Envelope {
-        request_id,
-        lease_id: "",
-        renewable: false,
-        lease_duration: 0,
-        data,
-        wrap_info: Value::Null,
-        warnings: (!warnings.is_empty()).then_some(warnings),
-        auth,
-        mount_type,
-        top_level,
-    };
-    serde_json::to_string(&envelope).unwrap_or_default()
 }

@@ -17,6 +17,7 @@ use crate::sys;
 use crate::time::unix;
 use crate::token::batch::Sealer;
 use crate::token::ttl::SystemTtl;
+use crate::token::wrapping::{self, WrapAction};
 use crate::token::{Caller, Creation, Tokens};
 use jwtgate_store::{Store, StoreError};
 use jwtgate_verifier::{Fetch, Review};
@@ -103,17 +104,21 @@ impl Core {
 
     /// Handles one request.
     pub async fn handle(&self, request: Request) -> Result<Response, Error> {
-        // Headers whose meaning is not implemented are refused, never dropped: a write meant
-        // for a namespace must not land in the root, and a wrapped answer must not come back
-        // unwrapped.
+        // A namespace is refused, never dropped: a write meant for one must not land in the root.
         if request.namespace.as_deref().is_some_and(|ns| !matches!(ns.trim_matches('/'), "" | "root")) {
             return Err(Error::NamespaceNotFound);
         }
-        if request.wrap_ttl.as_deref().is_some_and(|ttl| !ttl.is_empty()) {
-            return Err(Error::BadRequest("response wrapping (X-Vault-Wrap-TTL) is not supported by jwtgate".into()));
-        }
+        let wrap_ttl = wrapping::requested_ttl(request.wrap_ttl.as_deref())?;
         // Resolve.
         let resolved = router::resolve(&request.path, &self.mount_paths()?);
+        // An unwrap that names no token unwraps the one it was sent with: the unwrap spends
+        // it, so authentication must not.
+        if resolved == Ok(Endpoint::Wrapping(WrapAction::Unwrap)) && request.query("help").is_none() {
+            let body = parse_body(&request.body)?;
+            if wrapping::named_token(&body, None)?.is_none() && request.operation != Operation::List {
+                return self.tokens.unwrap(request.token.clone(), self.now()).await;
+            }
+        }
         // Authenticate.
         let presented = request.token.is_some();
         let mut caller = match (&resolved, &request.token) {
@@ -156,6 +161,14 @@ impl Core {
         // Audit the request: no devices yet.
         // Route, and issue the token of a login.
         let response = self.route(endpoint, caller, &request, &body).await?;
+        // Wrap the answer when asked (an empty one, 204, is not wrapped; a rewrap is already).
+        let response = match (wrap_ttl, response) {
+            (Some(ttl), Response::Logical(answer)) if answer.wrap_info.is_null() => {
+                let path = request.path.trim_end_matches('/');
+                self.tokens.wrap(answer, &request.id, path, ttl, self.now()).await?
+            }
+            (_, response) => response,
+        };
         // Audit the response: no devices yet.
         Ok(response)
     }
@@ -206,6 +219,18 @@ impl Core {
             Endpoint::AuthTune(path) => sys::tune(&self.methods, operation, &path, body).await,
             Endpoint::Remount => sys::remount::remount(&self.methods, &self.migrations, body).await,
             Endpoint::RemountStatus(id) => self.migrations.status(&id),
+            Endpoint::Wrapping(action) => {
+                let presented = request.token.as_deref();
+                match action {
+                    WrapAction::Wrap if wrapping::requested_ttl(request.wrap_ttl.as_deref())?.is_none() => {
+                        Err(Error::BadRequest("endpoint requires response wrapping to be used".into()))
+                    }
+                    WrapAction::Wrap => Ok(Response::data(serde_json::Value::Object(body.clone()), "system")),
+                    WrapAction::Unwrap => self.tokens.unwrap(wrapping::named_token(body, None)?, now).await,
+                    WrapAction::Lookup => self.tokens.wrap_lookup(wrapping::named_token(body, presented)?, now).await,
+                    WrapAction::Rewrap => self.tokens.rewrap(wrapping::named_token(body, presented)?, now).await,
+                }
+            }
             Endpoint::Policies => self.policies.list(false).await,
             Endpoint::Policy(name) => self.policies.handle(operation, &name, body, false).await,
             Endpoint::LegacyPolicies => self.policies.list(true).await,

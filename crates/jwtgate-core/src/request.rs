@@ -54,7 +54,7 @@ pub struct Request {
     pub body: Vec<u8>,
     /// `X-Vault-Namespace`: only the root namespace exists here.
     pub namespace: Option<String>,
-    /// `X-Vault-Wrap-TTL`: response wrapping asked for.
+    /// `X-Vault-Wrap-TTL`: the answer is to come back wrapped, for this long.
     pub wrap_ttl: Option<String>,
 }
 
@@ -174,11 +174,59 @@ pub struct Logical {
     pub mount_type: String,
     /// `sys/auth` repeats `data`'s keys at the top level, as Vault's list does.
     pub data_at_top_level: bool,
+    /// A wrapped answer's wrapping token (and nothing else is set); `null` otherwise.
+    pub wrap_info: Value,
+}
+
+impl Logical {
+    /// Vault's envelope as sent: every key always present, in Vault's order.
+    pub fn envelope(self, request_id: &str) -> String {
+        let Logical { data, auth, warnings, mount_type, data_at_top_level, wrap_info } = self;
+        let top_level = match &data {
+            Value::Object(map) if data_at_top_level => map.clone(),
+            _ => Map::new(),
+        };
+        let envelope = Envelope {
+            request_id,
+            lease_id: "",
+            renewable: false,
+            lease_duration: 0,
+            data,
+            wrap_info,
+            warnings: (!warnings.is_empty()).then_some(warnings),
+            auth,
+            mount_type,
+            top_level,
+        };
+        serde_json::to_string(&envelope).unwrap_or_default()
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    request_id: &'a str,
+    lease_id: &'static str,
+    renewable: bool,
+    lease_duration: i64,
+    data: Value,
+    wrap_info: Value,
+    warnings: Option<Vec<String>>,
+    auth: Option<Auth>,
+    mount_type: String,
+    #[serde(flatten)]
+    top_level: Map<String, Value>,
 }
 
 impl Response {
     fn logical(data: Value, auth: Option<Auth>, warnings: Vec<String>, mount_type: &str) -> Response {
-        Response::Logical(Logical { data, auth, warnings, mount_type: mount_type.to_owned(), data_at_top_level: false })
+        Response::Logical(Logical {
+            data,
+            auth,
+            warnings,
+            mount_type: mount_type.to_owned(),
+            data_at_top_level: false,
+            wrap_info: Value::Null,
+        })
     }
 
     pub fn data(data: Value, mount_type: &str) -> Response {
@@ -194,6 +242,7 @@ impl Response {
             warnings: Vec::new(),
             mount_type: mount_type.to_owned(),
             data_at_top_level: true,
+            wrap_info: Value::Null,
         })
     }
 

@@ -4,6 +4,7 @@
 
 use crate::error::Error;
 use crate::request::Operation;
+use crate::token::wrapping::WrapAction;
 use crate::token::TokenAction;
 
 /// What a request may need from its client token.
@@ -59,6 +60,8 @@ pub enum Endpoint {
     Remount,
     /// `sys/remount/status/<migration id>`.
     RemountStatus(String),
+    /// `sys/wrapping/wrap|unwrap|lookup|rewrap`.
+    Wrapping(WrapAction),
 }
 
 /// Whose capabilities `sys/capabilities*` reports.
@@ -71,7 +74,7 @@ pub enum CapabilitiesOf {
 
 /// Every endpoint kind. `Endpoint::kind` matches exhaustively, so a new endpoint cannot be
 /// added without naming it here, and the access test requires a sample of each.
-pub const KINDS: [&str; 30] = [
+pub const KINDS: [&str; 31] = [
     "health",
     "init",
     "auth-list",
@@ -102,6 +105,7 @@ pub const KINDS: [&str; 30] = [
     "token-create-role",
     "remount",
     "remount-status",
+    "wrapping",
 ];
 
 impl Endpoint {
@@ -137,6 +141,7 @@ impl Endpoint {
             Endpoint::TokenCreateRole(_) => "token-create-role",
             Endpoint::Remount => "remount",
             Endpoint::RemountStatus(_) => "remount-status",
+            Endpoint::Wrapping(_) => "wrapping",
         }
     }
 
@@ -149,7 +154,8 @@ impl Endpoint {
             | Endpoint::Login(_)
             | Endpoint::SealStatus
             | Endpoint::Leader
-            | Endpoint::UiMounts(_) => Access::Public,
+            | Endpoint::UiMounts(_)
+            | Endpoint::Wrapping(WrapAction::Lookup) => Access::Public,
             // `sys/auth/*` (enable, read, disable, tune) is root-protected in Vault. `create-orphan`
             // is not: its ACL decides (OpenBao 2.7.2 agrees).
             Endpoint::AuthMount(_)
@@ -194,6 +200,10 @@ impl Endpoint {
             Endpoint::TokenCreateRole(_) => "Creates a token against a token role.",
             Endpoint::Remount => "Moves an auth mount with its configuration and roles (from, to); its tokens are revoked.",
             Endpoint::RemountStatus(_) => "Reads the status of a mount move by its migration id.",
+            Endpoint::Wrapping(WrapAction::Wrap) => "Wraps the body's key/value pairs in a response-wrapping token (needs X-Vault-Wrap-TTL).",
+            Endpoint::Wrapping(WrapAction::Unwrap) => "Unwraps a response-wrapping token (token, or the one sent): its answer, once.",
+            Endpoint::Wrapping(WrapAction::Lookup) => "Looks up a response-wrapping token's creation path, time and TTL without spending it.",
+            Endpoint::Wrapping(WrapAction::Rewrap) => "Moves a wrapped answer to a new response-wrapping token with the same TTL.",
         }
     }
 
@@ -226,6 +236,9 @@ impl Endpoint {
             | Endpoint::Remount => &[Write],
             Endpoint::RemountStatus(_) => &[Read],
             Endpoint::TokenAccessors => &[List],
+            Endpoint::Wrapping(WrapAction::Wrap) => &[Write],
+            // Vault's HTTP layer answers these for GET and DELETE too.
+            Endpoint::Wrapping(_) => &[Read, Write, Delete],
         }
     }
 }
@@ -262,6 +275,10 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, Error> {
         "auth/token/revoke-orphan" => return Ok(Endpoint::TokenAdmin(TokenAction::RevokeOrphan)),
         "auth/token/roles" => return Ok(Endpoint::TokenRoles),
         "sys/remount" => return Ok(Endpoint::Remount),
+        "sys/wrapping/wrap" => return Ok(Endpoint::Wrapping(WrapAction::Wrap)),
+        "sys/wrapping/unwrap" => return Ok(Endpoint::Wrapping(WrapAction::Unwrap)),
+        "sys/wrapping/lookup" => return Ok(Endpoint::Wrapping(WrapAction::Lookup)),
+        "sys/wrapping/rewrap" => return Ok(Endpoint::Wrapping(WrapAction::Rewrap)),
         _ => {}
     }
     if let Some(name) = path.strip_prefix("auth/token/roles/") {

@@ -83,6 +83,10 @@ pub struct TokenRecord {
     pub bound_cidrs: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_renewal_time: Option<i64>,
+    /// A response-wrapping token's wrapped answer, sealed under a key only the token derives
+    /// (base64); empty for every other token.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub wrapped: String,
 }
 
 fn is_zero(value: &i64) -> bool {

@@ -376,6 +376,24 @@ impl Store {
         }
     }
 
+    /// Removes a live response-wrapping token and returns its record: for any one token, at
+    /// most one call ever gets it (the removal is a compare-and-swap). `None` for any other
+    /// token, which is left as it is.
+    pub fn take_wrapped(&self, token: &str, now: i64) -> Result<Option<TokenRecord>, StoreError> {
+        let hash = self.hash(token);
+        let key = token_key(&hash);
+        loop {
+            let Some((bytes, record)) = self.read_live(&key, now)? else { return Ok(None) };
+            if record.wrapped.is_empty() {
+                return Ok(None);
+            }
+            if self.remove_token(&hash, &bytes, &record)? {
+                self.commit.commit()?;
+                return Ok(Some(record));
+            }
+        }
+    }
+
     /// Revokes every token issued by `mount`; returns how many.
     pub fn revoke_mount_tokens(&self, mount: &str) -> Result<usize, StoreError> {
         let prefix = format!("mount-token/{mount}{SEP}");

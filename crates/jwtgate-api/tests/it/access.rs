@@ -66,6 +66,11 @@ fn samples() -> Vec<Sample> {
         ("POST", "auth/token/create/ops", None, None, 200),
         ("POST", "sys/remount", Some(json!({"from": "auth/missing", "to": "auth/moved"})), None, 400),
         ("GET", "sys/remount/status/unknown", None, None, 404),
+        // The default policy grants wrap, lookup and unwrap, as Vault's does.
+        ("POST", "sys/wrapping/wrap", Some(json!({"a": "b"})), Some(400), 400),
+        ("POST", "sys/wrapping/unwrap", Some(json!({"token": "jgs.unknown"})), Some(400), 400),
+        ("POST", "sys/wrapping/lookup", Some(json!({"token": "jgs.unknown"})), Some(400), 400),
+        ("POST", "sys/wrapping/rewrap", Some(json!({"token": "jgs.unknown"})), None, 400),
         ("PUT", "auth/token/revoke-self", None, Some(204), 204),
     ]
 }
@@ -96,7 +101,13 @@ async fn every_route_enforces_its_access() {
     for (method, path, body, default_status, root_status) in samples() {
         let public = matches!(
             path,
-            "sys/health" | "sys/init" | "auth/jwt/login" | "sys/seal-status" | "sys/leader" | "sys/internal/ui/mounts"
+            "sys/health"
+                | "sys/init"
+                | "auth/jwt/login"
+                | "sys/seal-status"
+                | "sys/leader"
+                | "sys/internal/ui/mounts"
+                | "sys/wrapping/lookup"
         );
         let tokens = [
             ("none", None),

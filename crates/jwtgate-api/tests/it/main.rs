@@ -7,6 +7,7 @@ mod hostile;
 mod kubernetes;
 mod login;
 mod records;
+mod wrapping;
 
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App};
@@ -107,12 +108,27 @@ impl Server {
     }
 
     pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        self.call_with(method, path, token, body, &[]).await
+    }
+
+    /// [`Server::call`] with extra headers.
+    pub async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut request = test::TestRequest::default()
             .method(actix_web::http::Method::from_bytes(method.as_bytes()).unwrap())
             .uri(&format!("/v1/{path}"))
             .peer_addr("127.0.0.1:40000".parse().unwrap());
         if let Some(token) = token {
             request = request.insert_header(("X-Vault-Token", token));
+        }
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
         }
         if let Some(body) = body {
             request = request.set_payload(body.to_string());

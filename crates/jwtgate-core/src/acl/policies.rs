@@ -4,7 +4,7 @@ use super::{parse, Acl, Policy, DEFAULT_POLICY};
 use crate::error::Error;
 use crate::fields;
 use crate::request::{Body, Operation, Response};
-use crate::token::blocking;
+use crate::token::{blocking, wrapping};
 use jwtgate_store::Store;
 use serde_json::json;
 use std::collections::HashMap;
@@ -64,6 +64,7 @@ impl Policies {
             let text = match stored {
                 Some(stored) => stored.policy,
                 None if name == "default" => DEFAULT_POLICY.to_owned(),
+                None if name == wrapping::POLICY => wrapping::POLICY_TEXT.to_owned(),
                 None => continue,
             };
             // Stored policies were parsed when written; a failure here is a corrupt record.
@@ -108,6 +109,7 @@ impl Policies {
                 let text = match stored {
                     Some(policy) => policy.policy,
                     None if name == "default" => DEFAULT_POLICY.to_owned(),
+                    None if name == wrapping::POLICY => wrapping::POLICY_TEXT.to_owned(),
                     // Root grants everything and has no text.
                     None if name == "root" => String::new(),
                     None => return Err(Error::NotFound),
@@ -121,6 +123,9 @@ impl Policies {
                 match name.as_str() {
                     "root" => return Err(Error::BadRequest("cannot delete \"root\" policy".into())),
                     "default" => return Err(Error::BadRequest("cannot delete default policy".into())),
+                    wrapping::POLICY => {
+                        return Err(Error::BadRequest(format!("cannot delete {:?} policy", wrapping::POLICY)))
+                    }
                     _ => {}
                 }
                 blocking(move || Ok(store.delete_policy(&key)?)).await?;
@@ -128,8 +133,8 @@ impl Policies {
                 Ok(Response::NoContent)
             }
             _ => {
-                if name == "root" {
-                    return Err(Error::BadRequest("cannot update \"root\" policy".into()));
+                if name == "root" || name == wrapping::POLICY {
+                    return Err(Error::BadRequest(format!("cannot update {name:?} policy")));
                 }
                 let field = if legacy && body.contains_key("rules") { "rules" } else { "policy" };
                 let text = fields::string(body, field)?

@@ -62,6 +62,7 @@ impl Tokens {
             bound_cidrs: params.token_bound_cidrs,
             last_renewal_time: None,
             parent: String::new(),
+            wrapped: String::new(),
         };
         let token = if batch {
             // Self-contained: nothing is written, so a batch login costs no storage at all.

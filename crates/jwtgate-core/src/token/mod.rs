@@ -7,6 +7,7 @@ pub mod issue;
 pub mod params;
 pub mod roles;
 pub mod ttl;
+pub mod wrapping;
 
 pub use create::Creation;
 

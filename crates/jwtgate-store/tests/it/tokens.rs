@@ -104,6 +104,34 @@ fn one_use_under_fifty_concurrent_uses_succeeds_once() {
 }
 
 #[test]
+fn a_wrapped_answer_is_taken_once_under_fifty_concurrent_takers_and_other_tokens_are_left() {
+    let (_dir, store) = temp_store();
+    let store = Arc::new(store);
+    let wrapping = TokenRecord { num_uses: 1, wrapped: "c2VhbGVk".into(), ..record("acc-wrap", 3600) };
+    store.create_token("hvs.wrap", &wrapping).unwrap();
+    store.create_token("hvs.plain", &record("acc-plain", 3600)).unwrap();
+    let barrier = Arc::new(std::sync::Barrier::new(50));
+    let threads: Vec<_> = (0..50)
+        .map(|_| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.take_wrapped("hvs.wrap", NOW).unwrap()
+            })
+        })
+        .collect();
+    let taken: Vec<TokenRecord> = threads.into_iter().filter_map(|t| t.join().unwrap()).collect();
+    assert_eq!(taken, vec![wrapping.clone()]);
+    assert_eq!(store.lookup_token("hvs.wrap", NOW).unwrap(), None);
+    // Not a wrapping token, expired, or unknown: nothing taken, nothing changed.
+    assert_eq!(store.take_wrapped("hvs.plain", NOW).unwrap(), None);
+    assert!(store.lookup_token("hvs.plain", NOW).unwrap().is_some());
+    store.create_token("hvs.late", &TokenRecord { wrapped: "eA==".into(), ..record("acc-late", 10) }).unwrap();
+    assert_eq!(store.take_wrapped("hvs.late", NOW + 10).unwrap(), None);
+    assert_eq!(store.take_wrapped("hvs.unknown", NOW).unwrap(), None);
+}
+
+#[test]
 fn revoking_a_mount_revokes_only_its_tokens() {
     let (_dir, store) = temp_store();
     for i in 0..2500 {
