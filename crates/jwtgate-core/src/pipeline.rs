@@ -111,12 +111,18 @@ impl Core {
         let wrap_ttl = wrapping::requested_ttl(request.wrap_ttl.as_deref())?;
         // Resolve.
         let resolved = router::resolve(&request.path, &self.mount_paths()?);
-        // An unwrap that names no token unwraps the one it was sent with: the unwrap spends
-        // it, so authentication must not.
-        if resolved == Ok(Endpoint::Wrapping(WrapAction::Unwrap)) && request.query("help").is_none() {
-            let body = parse_body(&request.body)?;
-            if wrapping::named_token(&body, None)?.is_none() && request.operation != Operation::List {
-                return self.tokens.unwrap(request.token.clone(), self.now()).await;
+        // Vault checks the wrapping token a `sys/wrapping/*` call names before anything else;
+        // an unwrap that names none unwraps (and so spends) the one it was sent with, which
+        // authentication must then not spend.
+        if let Ok(Endpoint::Wrapping(action)) = &resolved {
+            if *action != WrapAction::Wrap && request.query("help").is_none() {
+                let named = wrapping::named_token(&parse_body(&request.body)?, None)?;
+                let presented_only = named.is_none();
+                let token = named.or_else(|| request.token.clone());
+                self.tokens.validate_wrapping(token.as_deref(), self.now()).await?;
+                if *action == WrapAction::Unwrap && presented_only && request.operation != Operation::List {
+                    return self.tokens.unwrap(token, self.now()).await;
+                }
             }
         }
         // Authenticate.

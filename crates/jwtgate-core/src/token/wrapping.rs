@@ -139,11 +139,20 @@ impl Tokens {
         self.store_wrapped(answer.to_string(), &record.path, record.creation_ttl, &accessor, now).await
     }
 
+    /// Refuses a missing token, or one that is not a live wrapping token; spends nothing.
+    pub async fn validate_wrapping(&self, token: Option<&str>, now: i64) -> Result<(), Error> {
+        self.wrapping_record(token, now).await.map(drop)
+    }
+
+    async fn wrapping_record(&self, token: Option<&str>, now: i64) -> Result<TokenRecord, Error> {
+        let token = token.ok_or_else(|| Error::Forbidden("error validating wrapping token: token is empty".into()))?;
+        let record = self.lookup(token, now).await?.filter(|r| !r.wrapped.is_empty());
+        record.ok_or_else(|| Error::BadRequest(NOT_VALID.into()))
+    }
+
     /// `sys/wrapping/lookup`: when and where the wrapping token was made; nothing is spent.
     pub async fn wrap_lookup(&self, token: Option<String>, now: i64) -> Result<Response, Error> {
-        let token = token.ok_or_else(|| Error::Forbidden("error validating wrapping token: token is empty".into()))?;
-        let record = self.lookup(&token, now).await?.filter(|r| !r.wrapped.is_empty());
-        let record = record.ok_or_else(|| Error::BadRequest(NOT_VALID.into()))?;
+        let record = self.wrapping_record(token.as_deref(), now).await?;
         Ok(Response::data(
             json!({
                 "creation_path": record.path,

@@ -116,7 +116,6 @@ pub const ACCEPTED: &[Accepted] = &[
     },
     Accepted {
         cases: &[
-            "wrapped create",
             "batch token with own id",
             "policy allowed parameters",
             "legacy policy allowed parameters",
@@ -186,6 +185,8 @@ pub const ACCEPTED: &[Accepted] = &[
             "token role bad name",
             "remount as user",
             "help unknown path",
+            "rewrap as user",
+            "a wrapping token used as a client token is spent",
         ],
         pointers: &["/errors/0"],
         doc: "Error texts that differ",

@@ -1,7 +1,7 @@
 //! The token store with root and non-root callers: creation parameters, lookups, renewal,
 //! revocation and the parent → child hierarchy.
 
-use crate::{Case, Step, Who};
+use crate::{Body, Case, Step, Who};
 use serde_json::{json, Value};
 
 fn creations() -> Vec<(&'static str, Value)> {
@@ -164,10 +164,126 @@ pub fn cases() -> Vec<Case> {
         "revoke-accessor missing",
         vec![Step::post("auth/token/revoke-accessor", json!({"accessor": "missing"}))],
     ));
-    // Response wrapping.
-    cases.push(Case::new(
-        "wrapped create",
-        vec![Step::post("auth/token/create", json!({})).header("X-Vault-Wrap-TTL", "5m").status_only()],
-    ));
+    cases.extend(wrapping());
+    cases
+}
+
+/// Response wrapping: wrapped answers, `sys/wrapping/*` with root, user and anonymous
+/// callers, single use, the wrap TTL header, and the built-in `response-wrapping` policy.
+fn wrapping() -> Vec<Case> {
+    let wrapped = |step: Step| step.header("X-Vault-Wrap-TTL", "5m").capture("w", "/wrap_info/token");
+    let wrap = || wrapped(Step::post("sys/wrapping/wrap", json!({"secret": "s3", "n": 1})));
+    let unwrap_named = || Step::post("sys/wrapping/unwrap", json!({"token": "{{w}}"}));
+    let lookup = || Step::post("sys/wrapping/lookup", json!({"token": "{{w}}"}));
+    let mut cases = vec![
+        Case::new(
+            "wrapped create",
+            vec![
+                wrapped(Step::post("auth/token/create", json!({"policies": ["reader"], "ttl": "1h"}))),
+                lookup().by(Who::Anonymous),
+                Step::send("POST", "sys/wrapping/unwrap", Body::None).by(Who::Var("w")),
+                Step::send("POST", "sys/wrapping/unwrap", Body::None).by(Who::Var("w")),
+                lookup(),
+            ],
+        ),
+        Case::new(
+            "wrapped create by user",
+            vec![
+                wrapped(Step::post("auth/token/create", json!({"policies": ["ops"], "ttl": "1h"})))
+                    .by(Who::Var("user")),
+                unwrap_named().by(Who::Var("user")),
+            ],
+        ),
+        Case::new("wrap and unwrap", vec![wrap(), lookup(), unwrap_named(), unwrap_named()]),
+        Case::new("wrap an empty body", vec![wrapped(Step::post("sys/wrapping/wrap", json!({}))), unwrap_named()]),
+        Case::new("wrap without a wrap ttl", vec![Step::post("sys/wrapping/wrap", json!({"a": "b"}))]),
+        Case::new("wrap as user", vec![wrap().by(Who::Var("user")), unwrap_named().by(Who::Var("user"))]),
+        Case::new(
+            "rewrap",
+            vec![
+                wrap(),
+                Step::post("sys/wrapping/rewrap", json!({"token": "{{w}}"})).capture("w2", "/wrap_info/token"),
+                unwrap_named(),
+                Step::post("sys/wrapping/lookup", json!({"token": "{{w2}}"})),
+                Step::post("sys/wrapping/unwrap", json!({"token": "{{w2}}"})),
+            ],
+        ),
+        Case::new(
+            "rewrap as user",
+            vec![wrap(), Step::post("sys/wrapping/rewrap", json!({"token": "{{w}}"})).by(Who::Var("user")), lookup()],
+        ),
+        Case::new(
+            "a wrapping token used as a client token is spent",
+            vec![wrap(), Step::get("auth/token/lookup-self").by(Who::Var("w")), lookup()],
+        ),
+        Case::new(
+            "unwrap a token that does not wrap",
+            vec![
+                Step::send("POST", "sys/wrapping/unwrap", Body::None),
+                Step::get("auth/token/lookup-self").status_only(),
+                Step::post("sys/wrapping/unwrap", json!({"token": "{{other}}"})),
+                Step::post("auth/token/lookup", json!({"token": "{{other}}"})).status_only(),
+            ],
+        ),
+        Case::new(
+            "wrapped policy write answers 204",
+            vec![
+                Step::put("sys/policies/acl/wrapped", json!({"policy": "path \"a\" { capabilities = [\"read\"] }"}))
+                    .header("X-Vault-Wrap-TTL", "1m"),
+                Step::get("sys/policies/acl/missing").header("X-Vault-Wrap-TTL", "1m"),
+                Step::delete("sys/policies/acl/wrapped").setup(),
+            ],
+        ),
+        Case::new(
+            "response-wrapping policy",
+            vec![
+                Step::get("sys/policies/acl/response-wrapping"),
+                Step::get("sys/policy/response-wrapping").status_only(),
+                Step::put(
+                    "sys/policies/acl/response-wrapping",
+                    json!({"policy": "path \"*\" { capabilities = [\"sudo\"] }"}),
+                ),
+                Step::delete("sys/policies/acl/response-wrapping"),
+                Step::list("sys/policies/acl"),
+            ],
+        ),
+    ];
+    for (who_name, who) in [("anonymous", Who::Anonymous), ("user", Who::Var("user")), ("root", Who::Root)] {
+        for (action, body) in [
+            ("lookup", json!({"token": "s.bogus"})),
+            ("unwrap", json!({"token": "s.bogus"})),
+            ("rewrap", json!({"token": "s.bogus"})),
+        ] {
+            cases.push(Case::new(
+                format!("{action} a bogus token as {who_name}"),
+                vec![Step::post(format!("sys/wrapping/{action}"), body).by(who.clone())],
+            ));
+        }
+    }
+    for action in ["lookup", "unwrap"] {
+        cases.push(Case::new(
+            format!("{action} without any token"),
+            vec![Step::send("POST", format!("sys/wrapping/{action}"), Body::None).by(Who::Anonymous)],
+        ));
+    }
+    for (name, ttl) in [
+        ("words", "abc"),
+        ("negative", "-5"),
+        ("negative seconds", "-5s"),
+        ("zero", "0"),
+        ("one second", "1"),
+        ("long", "1000h"),
+        ("minutes", "90m"),
+    ] {
+        cases.push(Case::new(
+            format!("wrap ttl {name}"),
+            vec![
+                Step::post("sys/wrapping/wrap", json!({"k": "v"}))
+                    .header("X-Vault-Wrap-TTL", ttl)
+                    .capture("w", "/wrap_info/token"),
+                lookup(),
+            ],
+        ));
+    }
     cases
 }
