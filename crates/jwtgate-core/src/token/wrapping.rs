@@ -204,7 +204,8 @@ mod tests {
 
     #[test]
     fn wrap_ttl_headers_parse_as_vault_parses_them() {
-        let cases: [(Option<&str>, Result<Option<i64>, &str>); 8] = [
+        type Parsed = Result<Option<i64>, &'static str>;
+        let cases: [(Option<&str>, Parsed); 8] = [
             (None, Ok(None)),
             (Some(""), Ok(None)),
             (Some("0"), Ok(None)),
