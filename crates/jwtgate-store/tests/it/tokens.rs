@@ -79,23 +79,31 @@ fn use_counts() {
     assert_eq!(store.use_token("hvs.unlimited", NOW + 3600).unwrap(), UseOutcome::Refused, "expired");
 }
 
+/// Runs `work` on 50 threads released at once; their results.
+fn fifty_at_once<T: Send + 'static>(
+    store: &Arc<jwtgate_store::Store>,
+    work: impl Fn(&jwtgate_store::Store) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let (barrier, work) = (Arc::new(std::sync::Barrier::new(50)), Arc::new(work));
+    let threads: Vec<_> = (0..50)
+        .map(|_| {
+            let (store, barrier, work) = (store.clone(), barrier.clone(), work.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                work(&store)
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
 #[test]
 fn one_use_under_fifty_concurrent_uses_succeeds_once() {
     for num_uses in [1, 5] {
         let (_dir, store) = temp_store();
         let store = Arc::new(store);
         store.create_token("hvs.once", &TokenRecord { num_uses, ..record("acc-once", 3600) }).unwrap();
-        let barrier = Arc::new(std::sync::Barrier::new(50));
-        let threads: Vec<_> = (0..50)
-            .map(|_| {
-                let (store, barrier) = (store.clone(), barrier.clone());
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    store.use_token("hvs.once", NOW).unwrap()
-                })
-            })
-            .collect();
-        let outcomes: Vec<UseOutcome> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let outcomes = fifty_at_once(&store, |store| store.use_token("hvs.once", NOW).unwrap());
         let allowed = outcomes.iter().filter(|o| !matches!(o, UseOutcome::Refused)).count();
         assert_eq!(allowed, num_uses as usize, "{outcomes:?}");
         assert_eq!(outcomes.iter().filter(|o| **o == UseOutcome::LastUse).count(), 1);
@@ -110,17 +118,8 @@ fn a_wrapped_answer_is_taken_once_under_fifty_concurrent_takers_and_other_tokens
     let wrapping = TokenRecord { num_uses: 1, wrapped: "c2VhbGVk".into(), ..record("acc-wrap", 3600) };
     store.create_token("hvs.wrap", &wrapping).unwrap();
     store.create_token("hvs.plain", &record("acc-plain", 3600)).unwrap();
-    let barrier = Arc::new(std::sync::Barrier::new(50));
-    let threads: Vec<_> = (0..50)
-        .map(|_| {
-            let (store, barrier) = (store.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                store.take_wrapped("hvs.wrap", NOW).unwrap()
-            })
-        })
-        .collect();
-    let taken: Vec<TokenRecord> = threads.into_iter().filter_map(|t| t.join().unwrap()).collect();
+    let taken: Vec<TokenRecord> =
+        fifty_at_once(&store, |store| store.take_wrapped("hvs.wrap", NOW).unwrap()).into_iter().flatten().collect();
     assert_eq!(taken, vec![wrapping.clone()]);
     assert_eq!(store.lookup_token("hvs.wrap", NOW).unwrap(), None);
     // Not a wrapping token, expired, or unknown: nothing taken, nothing changed.
