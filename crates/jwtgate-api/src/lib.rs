@@ -93,6 +93,7 @@ async fn dispatch(
         path,
         token: client_token(&request),
         peer: request.peer_addr().map(|a| a.ip()),
+        peer_port: request.peer_addr().map_or(0, |a| a.port()),
         query,
         body,
         namespace: header(&request, "X-Vault-Namespace"),

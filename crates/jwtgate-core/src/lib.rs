@@ -4,6 +4,7 @@
 //! requests into [`Request`]s and answers [`Response`]s.
 
 pub mod acl;
+pub mod audit;
 pub mod auth;
 mod cidr;
 pub mod error;

@@ -5,6 +5,9 @@
 
 use crate::acl::policies::Policies;
 use crate::acl::Capability;
+use crate::audit::entry::MountInfo;
+use crate::audit::trail::Trail;
+use crate::audit::Audit;
 use crate::auth::review::LocalServiceAccount;
 use crate::auth::{Methods, Services};
 use crate::error::Error;
@@ -54,6 +57,7 @@ pub struct Core {
     pub policies: Policies,
     pub methods: Methods,
     pub metrics: Metrics,
+    pub audit: Audit,
     migrations: sys::remount::Migrations,
     clock: Clock,
     unauthenticated_metrics: bool,
@@ -72,6 +76,7 @@ impl Core {
             methods: Methods::new(store.clone(), services, options.system),
             metrics: Metrics::default(),
             migrations: sys::remount::Migrations::default(),
+            audit: Audit::load(store.clone())?,
             store,
             clock,
             unauthenticated_metrics: options.unauthenticated_metrics,
@@ -102,8 +107,21 @@ impl Core {
         endpoint.access() == Access::Public || (*endpoint == Endpoint::Metrics && self.unauthenticated_metrics)
     }
 
-    /// Handles one request.
+    /// Handles one request, recorded on the audit devices enabled when it arrived.
     pub async fn handle(&self, request: Request) -> Result<Response, Error> {
+        let mut trail = Trail::new(self.audit.devices(), &request);
+        let result = self.process(&request, &mut trail).await;
+        if !trail.is_on() {
+            return result;
+        }
+        trail.finish(&request, result, &self.audit_time())
+    }
+
+    fn audit_time(&self) -> String {
+        crate::time::rfc3339_nanos((self.clock)())
+    }
+
+    async fn process(&self, request: &Request, trail: &mut Trail) -> Result<Response, Error> {
         // A namespace is refused, never dropped: a write meant for one must not land in the root.
         if request.namespace.as_deref().is_some_and(|ns| !matches!(ns.trim_matches('/'), "" | "root")) {
             return Err(Error::NamespaceNotFound);
@@ -111,16 +129,21 @@ impl Core {
         let wrap_ttl = wrapping::requested_ttl(request.wrap_ttl.as_deref())?;
         // Resolve.
         let resolved = router::resolve(&request.path, &self.mount_paths()?);
+        if trail.is_on() {
+            trail.mount(self.audit_mount(resolved.as_ref().ok())?);
+        }
         // Vault checks the wrapping token a `sys/wrapping/*` call names before anything else;
         // an unwrap that names none unwraps (and so spends) the one it was sent with, which
         // authentication must then not spend.
         if let Ok(Endpoint::Wrapping(action)) = &resolved {
             if *action != WrapAction::Wrap && request.query("help").is_none() {
-                let named = wrapping::named_token(&parse_body(&request.body)?, None)?;
+                let body = parse_body(&request.body)?;
+                let named = wrapping::named_token(&body, None)?;
                 let presented_only = named.is_none();
                 let token = named.or_else(|| request.token.clone());
                 self.tokens.validate_wrapping(token.as_deref(), self.now()).await?;
                 if *action == WrapAction::Unwrap && presented_only && request.operation != Operation::List {
+                    trail.request(&body, &self.audit_time())?;
                     return self.tokens.unwrap(token, self.now()).await;
                 }
             }
@@ -136,6 +159,9 @@ impl Core {
             (_, Some(token)) => self.tokens.authenticate(token, request.peer, self.now()).await?,
             (_, None) => None,
         };
+        if let (Some(caller), true) = (&caller, trail.is_on()) {
+            trail.caller(&caller.token, &caller.record);
+        }
         let endpoint = match resolved {
             Ok(endpoint) => endpoint,
             // Vault: an unknown path needs a token before it is admitted to be unknown.
@@ -158,15 +184,16 @@ impl Core {
                 None if presented => return Err(Error::InvalidToken),
                 None => return Err(Error::PermissionDenied),
             };
-            self.authorise(caller, &endpoint, &request).await?;
+            self.authorise(caller, &endpoint, request).await?;
         }
         if !endpoint.operations().contains(&request.operation) {
             return Err(Error::UnsupportedOperation);
         }
         let body = parse_body(&request.body)?;
-        // Audit the request: no devices yet.
+        // Audit the request: nothing is handled unless a device recorded it.
+        trail.request(&body, &self.audit_time())?;
         // Route, and issue the token of a login.
-        let response = self.route(endpoint, caller, &request, &body).await?;
+        let response = self.route(endpoint, caller, request, &body).await?;
         // Wrap the answer when asked (an empty one, 204, is not wrapped; a rewrap is already).
         let response = match (wrap_ttl, response) {
             (Some(ttl), Response::Logical(answer)) if answer.wrap_info.is_null() => {
@@ -175,8 +202,28 @@ impl Core {
             }
             (_, response) => response,
         };
-        // Audit the response: no devices yet.
+        // The response is audited by `handle`, whatever the outcome.
         Ok(response)
+    }
+
+    /// The mount an endpoint belongs to, as audit entries name it.
+    fn audit_mount(&self, endpoint: Option<&Endpoint>) -> Result<MountInfo, Error> {
+        let auth_mount = match endpoint {
+            Some(Endpoint::Config(mount) | Endpoint::Roles(mount) | Endpoint::Role(mount, _) | Endpoint::Login(mount)) => {
+                Some(mount.as_str())
+            }
+            Some(endpoint) if endpoint.kind().starts_with("token") => Some("token"),
+            Some(_) => None,
+            None => return Ok(MountInfo::default()),
+        };
+        Ok(match auth_mount {
+            Some(path) => {
+                let mount = sys::with_token_mount(&self.methods.mounts()?).into_iter().find(|m| m.path == path);
+                let mount = mount.unwrap_or_default();
+                MountInfo { point: format!("auth/{path}/"), kind: mount.kind, accessor: mount.accessor, class: "auth" }
+            }
+            None => MountInfo { point: "sys/".into(), kind: "system".into(), accessor: String::new(), class: "secret" },
+        })
     }
 
     /// The caller's policies must grant the operation on the path (and `sudo` where the
@@ -225,6 +272,10 @@ impl Core {
             Endpoint::AuthTune(path) => sys::tune(&self.methods, operation, &path, body).await,
             Endpoint::Remount => sys::remount::remount(&self.methods, &self.migrations, body).await,
             Endpoint::RemountStatus(id) => self.migrations.status(&id),
+            Endpoint::AuditList => Ok(self.audit.list()),
+            Endpoint::AuditDevice(path) if operation == Operation::Delete => self.audit.disable(&path).await,
+            Endpoint::AuditDevice(path) => self.audit.enable(&path, body).await,
+            Endpoint::AuditHash(path) => self.audit.hash(&path, body),
             Endpoint::Wrapping(action) => {
                 let presented = request.token.as_deref();
                 match action {

@@ -48,6 +48,8 @@ pub struct Request {
     /// `X-Vault-Token` or `Authorization: Bearer`.
     pub token: Option<String>,
     pub peer: Option<IpAddr>,
+    /// The peer's port (0 when unknown), for audit entries.
+    pub peer_port: u16,
     /// Decoded query parameters, in order.
     pub query: Vec<(String, String)>,
     /// The raw body; parsed (JSON, or form-encoded) only once the request is admitted.
@@ -134,6 +136,9 @@ fn well_formed_form(text: &str) -> bool {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Auth {
     pub client_token: String,
+    /// Not in Vault's `auth` block; audit entries show it.
+    #[serde(skip)]
+    pub display_name: String,
     pub accessor: String,
     pub policies: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -62,6 +62,12 @@ pub enum Endpoint {
     RemountStatus(String),
     /// `sys/wrapping/wrap|unwrap|lookup|rewrap`.
     Wrapping(WrapAction),
+    /// `GET sys/audit`.
+    AuditList,
+    /// `sys/audit/<path>`: enable, disable.
+    AuditDevice(String),
+    /// `sys/audit-hash/<path>`.
+    AuditHash(String),
 }
 
 /// Whose capabilities `sys/capabilities*` reports.
@@ -74,7 +80,7 @@ pub enum CapabilitiesOf {
 
 /// Every endpoint kind. `Endpoint::kind` matches exhaustively, so a new endpoint cannot be
 /// added without naming it here, and the access test requires a sample of each.
-pub const KINDS: [&str; 31] = [
+pub const KINDS: [&str; 34] = [
     "health",
     "init",
     "auth-list",
@@ -106,6 +112,9 @@ pub const KINDS: [&str; 31] = [
     "remount",
     "remount-status",
     "wrapping",
+    "audit-list",
+    "audit-device",
+    "audit-hash",
 ];
 
 impl Endpoint {
@@ -142,6 +151,9 @@ impl Endpoint {
             Endpoint::Remount => "remount",
             Endpoint::RemountStatus(_) => "remount-status",
             Endpoint::Wrapping(_) => "wrapping",
+            Endpoint::AuditList => "audit-list",
+            Endpoint::AuditDevice(_) => "audit-device",
+            Endpoint::AuditHash(_) => "audit-hash",
         }
     }
 
@@ -164,7 +176,10 @@ impl Endpoint {
             | Endpoint::TokenTidy
             | Endpoint::RevokePrefix(_)
             | Endpoint::Remount
-            | Endpoint::RemountStatus(_) => Access::Sudo,
+            | Endpoint::RemountStatus(_)
+            | Endpoint::AuditList
+            | Endpoint::AuditDevice(_)
+            | Endpoint::AuditHash(_) => Access::Sudo,
             _ => Access::Policy,
         }
     }
@@ -204,6 +219,9 @@ impl Endpoint {
             Endpoint::Wrapping(WrapAction::Unwrap) => "Unwraps a response-wrapping token (token, or the one sent): its answer, once.",
             Endpoint::Wrapping(WrapAction::Lookup) => "Looks up a response-wrapping token's creation path, time and TTL without spending it.",
             Endpoint::Wrapping(WrapAction::Rewrap) => "Moves a wrapped answer to a new response-wrapping token with the same TTL.",
+            Endpoint::AuditList => "Lists the enabled audit devices.",
+            Endpoint::AuditDevice(_) => "Enables (type: file or socket, description, options) or disables the audit device at this path.",
+            Endpoint::AuditHash(_) => "Hashes input with the audit device's key, to find a token's entries in its log.",
         }
     }
 
@@ -239,6 +257,9 @@ impl Endpoint {
             Endpoint::Wrapping(WrapAction::Wrap) => &[Write],
             // Vault's HTTP layer answers these for GET and DELETE too.
             Endpoint::Wrapping(_) => &[Read, Write, Delete],
+            Endpoint::AuditList => &[Read],
+            Endpoint::AuditDevice(_) => &[Write, Delete],
+            Endpoint::AuditHash(_) => &[Write],
         }
     }
 }
@@ -279,6 +300,7 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, Error> {
         "sys/wrapping/unwrap" => return Ok(Endpoint::Wrapping(WrapAction::Unwrap)),
         "sys/wrapping/lookup" => return Ok(Endpoint::Wrapping(WrapAction::Lookup)),
         "sys/wrapping/rewrap" => return Ok(Endpoint::Wrapping(WrapAction::Rewrap)),
+        "sys/audit" => return Ok(Endpoint::AuditList),
         _ => {}
     }
     if let Some(name) = path.strip_prefix("auth/token/roles/") {
@@ -301,6 +323,12 @@ pub fn resolve(path: &str, mounts: &[String]) -> Result<Endpoint, Error> {
     }
     if let Some(id) = path.strip_prefix("sys/remount/status/") {
         return Ok(Endpoint::RemountStatus(id.to_owned()));
+    }
+    if let Some(device) = path.strip_prefix("sys/audit/") {
+        return Ok(Endpoint::AuditDevice(device.to_owned()));
+    }
+    if let Some(device) = path.strip_prefix("sys/audit-hash/") {
+        return Ok(Endpoint::AuditHash(device.to_owned()));
     }
     if let Some(prefix) = path.strip_prefix("sys/leases/revoke-prefix/") {
         return Ok(Endpoint::RevokePrefix(prefix.to_owned()));

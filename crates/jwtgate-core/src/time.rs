@@ -22,6 +22,13 @@ pub fn rfc3339(unix: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, (secs % 3600) / 60, secs % 60)
 }
 
+/// `2024-05-20T21:03:42.123456789Z`, as Vault stamps audit entries.
+pub fn rfc3339_nanos(time: std::time::SystemTime) -> String {
+    let since = time.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let seconds = rfc3339(since.as_secs() as i64);
+    format!("{}.{:09}Z", seconds.trim_end_matches('Z'), since.subsec_nanos())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -29,5 +36,7 @@ mod tests {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc3339(1_716_239_022), "2024-05-20T21:03:42Z");
         assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        let time = std::time::UNIX_EPOCH + std::time::Duration::new(1_716_239_022, 5);
+        assert_eq!(super::rfc3339_nanos(time), "2024-05-20T21:03:42.000000005Z");
     }
 }

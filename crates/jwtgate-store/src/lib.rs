@@ -15,7 +15,7 @@ mod tokens;
 pub use commit::Durable;
 pub use engine::{Batch, Conflict, Engine, Pairs, Write};
 pub use error::StoreError;
-pub use records::{KeyRing, Mount, Policy, RingKey, TokenRecord, Tune, RECORD_VERSION};
+pub use records::{AuditDevice, KeyRing, Mount, Policy, RingKey, TokenRecord, Tune, RECORD_VERSION};
 pub use tokens::UseOutcome;
 
 use aws_lc_rs::hmac;
@@ -296,6 +296,26 @@ impl Store {
     /// Policy names, sorted.
     pub fn list_policies(&self) -> Result<Vec<String>, StoreError> {
         Ok(self.list_records::<Policy>("policy/")?.into_iter().map(|(name, _)| name).collect())
+    }
+
+    // ---- audit devices ----
+
+    /// Enables an audit device; `false` (nothing written) if its path is taken.
+    pub fn add_audit_device(&self, device: &AuditDevice) -> Result<bool, StoreError> {
+        let key = format!("audit/{}", device.path);
+        match self.engine.compare_and_swap(key.as_bytes(), None, Some(&records::encode(device)))? {
+            Ok(()) => self.commit.commit().map(|()| true),
+            Err(Conflict) => Ok(false),
+        }
+    }
+
+    pub fn delete_audit_device(&self, path: &str) -> Result<(), StoreError> {
+        self.delete_key(&format!("audit/{path}"))
+    }
+
+    /// Every enabled audit device, by path.
+    pub fn list_audit_devices(&self) -> Result<Vec<AuditDevice>, StoreError> {
+        Ok(self.list_records::<AuditDevice>("audit/")?.into_iter().map(|(_, device)| device).collect())
     }
 
     fn hash(&self, secret: &str) -> String {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 pub const RECORD_VERSION: u32 = 1;
 
 /// An enabled auth method (`sys/auth/<path>`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mount {
     /// Without the trailing slash, e.g. `jwt` or `jwt/cluster-a`.
     pub path: String,
@@ -34,6 +34,27 @@ pub struct Tune {
     /// `unauth` lists the mount in `sys/internal/ui/mounts` without a token; `""` hidden.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub listing_visibility: String,
+}
+
+/// An enabled audit device (`sys/audit/<path>`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditDevice {
+    /// Without the trailing slash.
+    pub path: String,
+    /// `file` or `socket`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    pub options: BTreeMap<String, String>,
+    /// The device's own HMAC key (32 random bytes, hex): never the one that keys token records,
+    /// so an audit line never equals a database key.
+    pub salt: String,
+}
+
+impl std::fmt::Debug for AuditDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditDevice").field("path", &self.path).field("type", &self.kind).finish_non_exhaustive()
+    }
 }
 
 /// An ACL policy in Vault's HCL.

@@ -258,6 +258,7 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
     let core = jwtgate_core::Core::new(store.clone(), fetcher, clock, core_options).map_err(|e| e.to_string())?;
     let state = web::Data::new(core);
     spawn_sweeper(store.clone());
+    spawn_audit_reopener(state.clone().into_inner())?;
     let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(jwtgate_api::configure))
         .shutdown_timeout(10);
     let server = match &settings.tls {
@@ -291,6 +292,19 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
     // In-flight requests have finished; every acknowledged write was flushed before its answer.
     tracing::info!("jwtgate stopped");
     drop(temporary);
+    Ok(())
+}
+
+/// SIGHUP reopens the audit files, after log rotation renamed them.
+fn spawn_audit_reopener(core: Arc<jwtgate_core::Core>) -> Result<(), String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = signal(SignalKind::hangup()).map_err(|e| format!("listen for SIGHUP: {e}"))?;
+    actix_web::rt::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reopening the audit devices");
+            core.audit.reopen();
+        }
+    });
     Ok(())
 }
 

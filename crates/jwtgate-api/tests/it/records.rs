@@ -57,6 +57,7 @@ fn request(operation: Operation, path: &str, body: Value) -> Request {
         body: body.to_string().into_bytes(),
         namespace: None,
         wrap_ttl: None,
+        peer_port: 0,
     }
 }
 

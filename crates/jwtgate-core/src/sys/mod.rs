@@ -110,7 +110,7 @@ fn mount_json(mount: &Mount) -> Value {
 }
 
 /// The token store's own mount, then every enabled one.
-fn with_token_mount(mounts: &[Mount]) -> Vec<Mount> {
+pub fn with_token_mount(mounts: &[Mount]) -> Vec<Mount> {
     let token_mount = Mount {
         path: "token".into(),
         kind: "token".into(),

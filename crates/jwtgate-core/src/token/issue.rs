@@ -76,6 +76,7 @@ impl Tokens {
         };
         let auth = Auth {
             client_token: token,
+            display_name: record.display_name,
             accessor: record.accessor,
             policies: policies.clone(),
             token_policies: policies,

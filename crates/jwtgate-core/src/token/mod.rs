@@ -423,6 +423,7 @@ fn auth_block(client_token: String, record: &TokenRecord, ttl: i64) -> Auth {
     let kind = token_type(&client_token);
     Auth {
         client_token,
+        display_name: record.display_name.clone(),
         accessor: record.accessor.clone(),
         policies: record.policies.clone(),
         token_policies: record.policies.clone(),
