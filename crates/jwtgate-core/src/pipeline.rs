@@ -131,6 +131,9 @@ impl Core {
         let resolved = router::resolve(&request.path, &self.mount_paths()?);
         if trail.is_on() {
             trail.mount(self.audit_mount(resolved.as_ref().ok())?);
+            if matches!(resolved, Ok(Endpoint::AuditDevice(_))) {
+                trail.recovery();
+            }
         }
         // Vault checks the wrapping token a `sys/wrapping/*` call names before anything else;
         // an unwrap that names none unwraps (and so spends) the one it was sent with, which
@@ -209,9 +212,9 @@ impl Core {
     /// The mount an endpoint belongs to, as audit entries name it.
     fn audit_mount(&self, endpoint: Option<&Endpoint>) -> Result<MountInfo, Error> {
         let auth_mount = match endpoint {
-            Some(Endpoint::Config(mount) | Endpoint::Roles(mount) | Endpoint::Role(mount, _) | Endpoint::Login(mount)) => {
-                Some(mount.as_str())
-            }
+            Some(
+                Endpoint::Config(mount) | Endpoint::Roles(mount) | Endpoint::Role(mount, _) | Endpoint::Login(mount),
+            ) => Some(mount.as_str()),
             Some(endpoint) if endpoint.kind().starts_with("token") => Some("token"),
             Some(_) => None,
             None => return Ok(MountInfo::default()),

@@ -71,6 +71,10 @@ fn samples() -> Vec<Sample> {
         ("POST", "sys/wrapping/unwrap", Some(json!({"token": "jgs.unknown"})), Some(400), 400),
         ("POST", "sys/wrapping/lookup", Some(json!({"token": "jgs.unknown"})), Some(400), 400),
         ("POST", "sys/wrapping/rewrap", Some(json!({"token": "jgs.unknown"})), Some(400), 400),
+        ("GET", "sys/audit", None, None, 200),
+        ("PUT", "sys/audit/null", Some(json!({"type": "file", "options": {"file_path": "discard"}})), None, 204),
+        ("POST", "sys/audit-hash/null", Some(json!({"input": "x"})), None, 200),
+        ("DELETE", "sys/audit/null", None, None, 204),
         ("PUT", "auth/token/revoke-self", None, Some(204), 204),
     ]
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod audit;
 mod hostile;
 mod kubernetes;
 mod login;

@@ -313,7 +313,12 @@ mod tests {
             id: "req-1".into(),
             operation: "update",
             path: "auth/jwt/login".into(),
-            mount: MountInfo { point: "auth/jwt/".into(), kind: "jwt".into(), accessor: "auth_jwt_1".into(), class: "auth" },
+            mount: MountInfo {
+                point: "auth/jwt/".into(),
+                kind: "jwt".into(),
+                accessor: "auth_jwt_1".into(),
+                class: "auth",
+            },
             data: Some(json!({"role": "app", "jwt": "eyJ.secret.jwt"}).as_object().unwrap().clone()),
             remote_address: "127.0.0.1".into(),
             remote_port: 40000,

@@ -115,7 +115,9 @@ impl Audit {
             "" => return Err(Error::BadRequest("a type must be specified".into())),
             other => return Err(Error::BadRequest(format!("unknown backend type: {other:?}"))),
         };
-        if let Some(unknown) = options.keys().find(|k| !known.contains(&k.as_str()) && !COMMON_OPTIONS.contains(&k.as_str())) {
+        if let Some(unknown) =
+            options.keys().find(|k| !known.contains(&k.as_str()) && !COMMON_OPTIONS.contains(&k.as_str()))
+        {
             return Err(Error::BadRequest(format!("unknown option {unknown:?} for a {kind:?} audit device")));
         }
         let taken = self.devices().iter().any(|d| {
@@ -174,47 +176,48 @@ impl Device {
     fn open(record: AuditDevice) -> Result<Device, Error> {
         let format = format(&record)?;
         let options = &record.options;
-        let sink: Box<dyn Sink> = match record.kind.as_str() {
-            "file" => {
-                let target = options.get("file_path").or_else(|| options.get("path")).cloned().unwrap_or_default();
-                let mode = match options.get("mode").map(String::as_str) {
-                    None | Some("") => Some(0o600),
-                    Some(text) => match u32::from_str_radix(text, 8) {
-                        Ok(0) => None,
-                        Ok(mode) if mode <= 0o777 => Some(mode),
-                        _ => return Err(Error::BadRequest(format!("invalid mode {text:?}"))),
-                    },
-                };
-                match target.as_str() {
-                    "" => return Err(Error::BadRequest("file_path is required".into())),
-                    "stdout" => Box::new(Stdout),
-                    "discard" => Box::new(Discard),
-                    file => Box::new(FileSink::open(file.into(), mode).map_err(|e| {
-                        Error::BadRequest(format!("sanity check failed; unable to open {file:?} for writing: {e}"))
-                    })?),
+        let sink: Box<dyn Sink> =
+            match record.kind.as_str() {
+                "file" => {
+                    let target = options.get("file_path").or_else(|| options.get("path")).cloned().unwrap_or_default();
+                    let mode = match options.get("mode").map(String::as_str) {
+                        None | Some("") => Some(0o600),
+                        Some(text) => match u32::from_str_radix(text, 8) {
+                            Ok(0) => None,
+                            Ok(mode) if mode <= 0o777 => Some(mode),
+                            _ => return Err(Error::BadRequest(format!("invalid mode {text:?}"))),
+                        },
+                    };
+                    match target.as_str() {
+                        "" => return Err(Error::BadRequest("file_path is required".into())),
+                        "stdout" => Box::new(Stdout),
+                        "discard" => Box::new(Discard),
+                        file => Box::new(FileSink::open(file.into(), mode).map_err(|e| {
+                            Error::BadRequest(format!("sanity check failed; unable to open {file:?} for writing: {e}"))
+                        })?),
+                    }
                 }
-            }
-            "socket" => {
-                let address = options
-                    .get("address")
-                    .filter(|a| !a.is_empty())
-                    .ok_or_else(|| Error::BadRequest("address is required".into()))?;
-                let kind = options.get("socket_type").map_or("tcp", String::as_str);
-                let kind = SocketKind::parse(kind)
-                    .ok_or_else(|| Error::BadRequest(format!("unsupported socket_type {kind:?}")))?;
-                let timeout = match options.get("write_timeout") {
-                    None => 2,
-                    Some(text) => fields::parse_duration(text)
-                        .filter(|t| *t > 0)
-                        .ok_or_else(|| Error::BadRequest(format!("invalid write_timeout {text:?}")))?,
-                };
-                let timeout = Duration::from_secs(timeout.unsigned_abs());
-                Box::new(SocketSink::connect(kind, address.clone(), timeout).map_err(|e| {
-                    Error::BadRequest(format!("error connecting to the audit socket {address:?}: {e}"))
-                })?)
-            }
-            other => return Err(Error::BadRequest(format!("unknown backend type: {other:?}"))),
-        };
+                "socket" => {
+                    let address = options
+                        .get("address")
+                        .filter(|a| !a.is_empty())
+                        .ok_or_else(|| Error::BadRequest("address is required".into()))?;
+                    let kind = options.get("socket_type").map_or("tcp", String::as_str);
+                    let kind = SocketKind::parse(kind)
+                        .ok_or_else(|| Error::BadRequest(format!("unsupported socket_type {kind:?}")))?;
+                    let timeout = match options.get("write_timeout") {
+                        None => 2,
+                        Some(text) => fields::parse_duration(text)
+                            .filter(|t| *t > 0)
+                            .ok_or_else(|| Error::BadRequest(format!("invalid write_timeout {text:?}")))?,
+                    };
+                    let timeout = Duration::from_secs(timeout.unsigned_abs());
+                    Box::new(SocketSink::connect(kind, address.clone(), timeout).map_err(|e| {
+                        Error::BadRequest(format!("error connecting to the audit socket {address:?}: {e}"))
+                    })?)
+                }
+                other => return Err(Error::BadRequest(format!("unknown backend type: {other:?}"))),
+            };
         Ok(Device { record, format, sink })
     }
 }

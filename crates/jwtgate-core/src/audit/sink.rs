@@ -117,9 +117,8 @@ impl SocketSink {
 }
 
 fn connect(kind: SocketKind, address: &str, timeout: Duration) -> io::Result<Connection> {
-    let resolve = || {
-        address.to_socket_addrs()?.next().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"))
-    };
+    let resolve =
+        || address.to_socket_addrs()?.next().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"));
     Ok(match kind {
         SocketKind::Tcp => {
             let stream = TcpStream::connect_timeout(&resolve()?, timeout)?;

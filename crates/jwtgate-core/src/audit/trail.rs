@@ -15,6 +15,9 @@ pub struct Trail {
     info: RequestInfo,
     caller: Option<Caller>,
     request_written: bool,
+    /// Enabling or disabling a device goes ahead when no device can write, so an operator
+    /// can replace a failing one without a restart; the failure is still logged.
+    recovery: bool,
 }
 
 impl Trail {
@@ -32,7 +35,7 @@ impl Trail {
                 ..RequestInfo::default()
             }
         };
-        Trail { devices, info, caller: None, request_written: false }
+        Trail { devices, info, caller: None, request_written: false, recovery: false }
     }
 
     /// Whether any device is enabled (the pipeline skips gathering what no one records).
@@ -42,6 +45,11 @@ impl Trail {
 
     pub fn mount(&mut self, mount: MountInfo) {
         self.info.mount = mount;
+    }
+
+    /// Marks a request that changes the audit devices themselves.
+    pub fn recovery(&mut self) {
+        self.recovery = true;
     }
 
     /// The token the request came with, once authenticated.
@@ -60,7 +68,11 @@ impl Trail {
         self.info.data = Some(body.clone());
         self.request_written = true;
         let (caller, info) = (self.caller.as_ref(), &self.info);
-        Audit::write(&self.devices, |format| format.line(time, caller, true, info, None, None))
+        let written = Audit::write(&self.devices, |format| format.line(time, caller, true, info, None, None));
+        if self.recovery {
+            return Ok(());
+        }
+        written
     }
 
     /// Writes the response entry (and, for a request refused before it was handled, its
@@ -85,6 +97,7 @@ impl Trail {
             format.line(time, caller, allowed, info, Some(&response), error.as_deref())
         });
         match result {
+            Ok(answer) if self.recovery => Ok(answer),
             Ok(answer) => written.map(|()| answer),
             Err(refused) => Err(refused),
         }
