@@ -152,6 +152,66 @@ fn the_seed_procedures() {
 }
 
 #[test]
+fn audit_devices_from_the_cli_and_log_rotation_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let root = "audit-root";
+    let server = support::start(&["--dev", "--dev-root-token-id", root], &home.join("server.log"));
+    let cli = Cli::jwtgate(format!("http://{}", server.address), home, Some(root));
+    assert_eq!(cli.fails(&["audit", "list"], 2).trim(), "No audit devices are enabled.");
+    let file = home.join("audit.log");
+    let file_path = format!("file_path={}", file.display());
+    assert_eq!(
+        cli.ok(&["audit", "enable", "file", &file_path]).trim(),
+        "Success! Enabled the file audit device at: file/"
+    );
+    let enabled = cli.ok(&[
+        "audit",
+        "enable",
+        "-path=raw",
+        "-description=clear text",
+        "file",
+        "file_path=discard",
+        "log_raw=true",
+    ]);
+    assert_eq!(enabled.trim(), "Success! Enabled the file audit device at: raw/");
+    let listed = cli.ok(&["audit", "list"]);
+    assert_eq!(
+        listed.trim(),
+        "Path     Type    Description\n----     ----    -----------\nfile/    file    n/a\nraw/     file    clear text"
+    );
+    let detailed = cli.ok(&["audit", "list", "-detailed"]);
+    assert!(detailed.contains("Replication    Options") && detailed.contains(&file_path), "{detailed}");
+    let refused = cli.fails(&["audit", "enable", "socket", "address=127.0.0.1:1"], 2);
+    assert!(refused.contains("error connecting to the audit socket"), "{refused}");
+
+    // logrotate's way: rename, then SIGHUP; new entries go to a new file at the same path.
+    cli.ok(&["read", "auth/token/lookup-self"]);
+    let rotated = home.join("audit.log.1");
+    std::fs::rename(&file, &rotated).unwrap();
+    let hup = Command::new("kill").args(["-HUP", &server.pid().to_string()]).status().unwrap();
+    assert!(hup.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !file.exists() {
+        assert!(std::time::Instant::now() < deadline, "SIGHUP did not reopen the audit file: {}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    cli.ok(&["read", "sys/auth"]);
+    let (old, new) = (std::fs::read_to_string(&rotated).unwrap(), std::fs::read_to_string(&file).unwrap());
+    assert!(old.contains("\"path\":\"auth/token/lookup-self\"") && !old.contains("\"path\":\"sys/auth\""), "{old}");
+    assert!(new.contains("\"path\":\"sys/auth\""), "{new}");
+    assert_eq!(
+        cli.ok(&["audit", "disable", "raw"]).trim(),
+        "Success! Disabled audit device (if it was enabled) at: raw/"
+    );
+    assert!(!cli.ok(&["audit", "list"]).contains("raw/"));
+    let logs = server.stop();
+    for text in [old, new, logs] {
+        assert!(!text.contains(root), "the root token in clear");
+    }
+}
+
+#[test]
 fn jwtgate_variables_take_precedence_and_completions_exist() {
     let dir = tempfile::tempdir().unwrap();
     let server = support::start(&["--dev", "--dev-root-token-id", "r"], &dir.path().join("server.log"));

@@ -102,6 +102,25 @@ fn the_vault_cli_drives_a_non_dev_server() {
     let curl = cli.ok(&["token", "create", "-policy=ops", "-output-curl-string"]);
     assert!(curl.starts_with("curl ") && curl.contains("/v1/auth/token/create"), "{curl}");
 
+    // Audit devices, and a wrapped token from `-wrap-ttl`.
+    let audit_log = dir.path().join("audit.log");
+    let enabled = cli.ok(&["audit", "enable", "file", &format!("file_path={}", audit_log.display())]);
+    assert!(enabled.contains("Success! Enabled the file audit device at: file/"), "{enabled}");
+    assert!(cli.ok(&["audit", "list", "-detailed"]).contains("file/"));
+    let wrapped: Value =
+        serde_json::from_str(&cli.ok(&["token", "create", "-format=json", "-policy=default", "-wrap-ttl=5m"])).unwrap();
+    let wrapping = wrapped["wrap_info"]["token"].as_str().unwrap().to_owned();
+    assert!(wrapped["auth"].is_null(), "{wrapped}");
+    let unwrapped: Value = serde_json::from_str(&cli.ok(&["unwrap", "-format=json", &wrapping])).unwrap();
+    let unwrapped_token = unwrapped["auth"]["client_token"].as_str().unwrap().to_owned();
+    assert_eq!(unwrapped["auth"]["accessor"], wrapped["wrap_info"]["wrapped_accessor"]);
+    assert!(cli.ok(&["audit", "disable", "file"]).contains("Success! Disabled audit device"));
+    let audited = std::fs::read_to_string(&audit_log).unwrap();
+    assert!(audited.contains("\"path\":\"sys/wrapping/unwrap\""), "{audited}");
+    for secret in [root.as_str(), &token, &wrapping, &unwrapped_token] {
+        assert!(!audited.contains(secret), "a token in clear in the audit log");
+    }
+
     cli.ok(&["policy", "delete", "ops"]);
     cli.ok(&["auth", "disable", "jwt"]);
     assert!(cli.json(&["auth", "list"]).get("jwt/").is_none());

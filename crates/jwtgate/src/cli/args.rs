@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Flags that take no value.
-const BOOLEAN_FLAGS: [&str; 4] = ["self", "accessor", "no-store", "h"];
+const BOOLEAN_FLAGS: [&str; 6] = ["self", "accessor", "no-store", "h", "detailed", "local"];
 
 /// Parsed flags and the remaining positional arguments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

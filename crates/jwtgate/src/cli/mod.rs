@@ -25,7 +25,9 @@ fn error(text: impl Into<String>) -> Failure {
 /// Runs `jwtgate <command> <args...>` for the client commands; `None` if `command` is not one.
 pub fn run(command: &str, rest: &[String]) -> Option<Outcome> {
     let (command, rest) = match (command, rest.first().map(String::as_str)) {
-        ("auth" | "token" | "policy" | "operator" | "jwks", Some(sub)) => (format!("{command} {sub}"), &rest[1..]),
+        ("auth" | "token" | "policy" | "operator" | "jwks" | "audit", Some(sub)) => {
+            (format!("{command} {sub}"), &rest[1..])
+        }
         _ => (command.to_owned(), rest),
     };
     let parsed = match args::parse(rest) {
@@ -61,6 +63,13 @@ pub fn run(command: &str, rest: &[String]) -> Option<Outcome> {
                 .map(|_| format!("Success! Deleted policy: {name}"))
         }
         "operator init" => operator_init(&parsed),
+        "audit enable" => audit_enable(&parsed),
+        "audit list" => audit_list(&parsed),
+        "audit disable" => path_arg(&parsed, "jwtgate audit disable [options] PATH").and_then(|path| {
+            let path = path.trim_matches('/');
+            request(&parsed, "DELETE", &format!("sys/audit/{path}"), None)
+                .map(|_| format!("Success! Disabled audit device (if it was enabled) at: {path}/"))
+        }),
         "jwks to-pem" => jwks_to_pem(&parsed),
         _ => return None,
     };
@@ -210,6 +219,60 @@ fn auth_enable(parsed: &Parsed) -> Outcome {
     });
     request(parsed, "POST", &format!("sys/auth/{path}"), Some(&body))?;
     Ok(format!("Success! Enabled {kind} auth method at: {path}/"))
+}
+
+/// `audit enable [-path=P] [-description=D] TYPE [K=V...]`: the options as vault sends them.
+fn audit_enable(parsed: &Parsed) -> Outcome {
+    let kind = path_arg(parsed, "jwtgate audit enable [options] TYPE [CONFIG K=V...]")?;
+    let path = parsed.flag("path").unwrap_or(&kind).trim_matches('/').to_owned();
+    let options = args::data(&parsed.positional[1..], &RealInputs).map_err(Failure::Usage)?;
+    let body = json!({
+        "type": kind, "description": parsed.flag("description").unwrap_or_default(),
+        "options": options, "local": parsed.has("local"),
+    });
+    request(parsed, "PUT", &format!("sys/audit/{path}"), Some(&body))?;
+    Ok(format!("Success! Enabled the {kind} audit device at: {path}/"))
+}
+
+/// `audit list [-detailed]`, as vault prints it.
+fn audit_list(parsed: &Parsed) -> Outcome {
+    let answer = request(parsed, "GET", "sys/audit", None)?;
+    let devices = answer.body["data"].as_object().cloned().unwrap_or_default();
+    if parsed.flag("format") == Some("json") {
+        return Ok(serde_json::to_string_pretty(&devices).unwrap_or_default());
+    }
+    if devices.is_empty() {
+        return Err(Failure::NotFound("No audit devices are enabled.".into()));
+    }
+    let detailed = parsed.has("detailed");
+    let mut rows = vec![vec!["Path".to_owned(), "Type".into(), "Description".into()]];
+    if detailed {
+        rows[0].extend(["Replication".to_owned(), "Options".into()]);
+    }
+    for (path, device) in &devices {
+        let description = Some(output::plain(&device["description"])).filter(|d| !d.is_empty());
+        let mut row = vec![path.clone(), output::plain(&device["type"]), description.unwrap_or_else(|| "n/a".into())];
+        if detailed {
+            let options = device["options"].as_object().cloned().unwrap_or_default();
+            let options: Vec<String> = options.iter().map(|(k, v)| format!("{k}={}", output::plain(v))).collect();
+            row.extend(["replicated".to_owned(), options.join(" ")]);
+        }
+        rows.push(row);
+    }
+    Ok(columns(&rows))
+}
+
+/// Rows in columns four spaces apart, with a dashed line under the header, as vault's lists.
+fn columns(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..rows[0].len()).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
+    let dashes: Vec<String> = rows[0].iter().map(|h| "-".repeat(h.len())).collect();
+    let mut out = String::new();
+    for row in std::iter::once(&rows[0]).chain(std::iter::once(&dashes)).chain(&rows[1..]) {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        out.push_str(cells.join("    ").trim_end());
+        out.push('\n');
+    }
+    out.trim_end().to_owned()
 }
 
 fn auth_list(parsed: &Parsed) -> Outcome {
