@@ -32,6 +32,8 @@ struct Scenario {
     kubernetes: Kube,
     /// Tokens minted by kube-sim (the TokenReview scenarios and their baseline).
     sim_tokens: bool,
+    /// A `file` audit device records every login (compared with `service-sled-64`).
+    audit: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -55,6 +57,7 @@ const fn scenario(name: &'static str, clients: usize) -> Scenario {
         vault_benchmark: false,
         kubernetes: Kube::No,
         sim_tokens: false,
+        audit: false,
     }
 }
 
@@ -68,6 +71,7 @@ impl Scenario {
 fn scenarios(quick: bool) -> Vec<Scenario> {
     vec![
         Scenario { durable: true, ..scenario("service-sled-64", 64) },
+        Scenario { durable: true, audit: true, ..scenario("audit-file-64", 64) },
         Scenario { durable: true, ..scenario("service-sled-1", 1) },
         Scenario { batch: true, ..scenario("batch-64", 64) },
         scenario("static-1-key-64", 64),
@@ -196,6 +200,12 @@ fn configure(
     };
     if let Some(sim) = sim {
         return configure_kubernetes(&mut admin, &root, scenario.kubernetes, sim);
+    }
+    if scenario.audit {
+        let file = server._dir.path().join("audit.log");
+        let device = json!({"type": "file", "options": {"file_path": file}});
+        let (status, text) = admin.call("PUT", "sys/audit/file", Some(&root), &device.to_string());
+        assert_eq!(status, 204, "{text}");
     }
     let mount = if scenario.vault_benchmark { format!("bench-{:08x}", std::process::id()) } else { "jwt".to_owned() };
     let key = if scenario.vault_benchmark { &keys.1 } else { &keys.0 };
@@ -466,6 +476,10 @@ fn main() {
             "cpu_per_login_over_raw_verify": figures.cpu_per_login_us / raw, "idle_rss_mb": figures.idle_rss_mb,
             "load_rss_mb": figures.load_rss_mb, "start_seconds": figures.started_in.as_secs_f64(), "errors": figures.errors,
         }));
+    }
+    let rate = |name: &str| results.iter().find(|r| r["scenario"] == name).and_then(|r| r["logins_per_sec"].as_f64());
+    if let (Some(audited), Some(plain)) = (rate("audit-file-64"), rate("service-sled-64")) {
+        println!("\nlogins/s with a file audit device: {:.0}% of without (target ≥ 85%)", 100.0 * audited / plain);
     }
     let report = json!({"quick": quick, "raw_verify_us": {"RS256": rs256, "ES256": es256}, "scenarios": results});
     if let Some(parent) = std::path::Path::new(&out).parent() {

@@ -428,3 +428,60 @@ async fn config_and_role_validation() {
         assert!(reply.body["errors"][0].as_str().unwrap().contains(want), "{}", reply.text);
     }
 }
+
+#[actix_web::test]
+async fn a_kubernetes_login_and_the_calls_around_it_are_audited_without_secrets() {
+    let kube = Kube::start();
+    let server = server_with_kubernetes_mount(kube.config(), app_role()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("audit.log");
+    let device = json!({"type": "file", "options": {"file_path": file}});
+    assert_eq!(server.call("PUT", "sys/audit/file", Some(ROOT), Some(device)).await.status, 204);
+    assert_eq!(server.call("PUT", "auth/kubernetes/config", Some(ROOT), Some(kube.config())).await.status, 204);
+    assert_eq!(
+        server.call("PUT", "auth/kubernetes/role/app", Some(ROOT), Some(app_role())).await.status.as_u16() / 100,
+        2
+    );
+    let jwt = kube.pod_token("web", "vault");
+    let reply = login(&server, &jwt).await;
+    let (client, accessor) =
+        (reply.body["auth"]["client_token"].as_str().unwrap(), reply.body["auth"]["accessor"].as_str().unwrap());
+    let calls = [
+        ("GET", "auth/token/lookup-self", Some(client), None),
+        ("PUT", "auth/token/renew-self", Some(client), Some(json!({"increment": "30m"}))),
+        ("PUT", "auth/token/revoke-accessor", Some(ROOT), Some(json!({"accessor": accessor}))),
+    ];
+    for (method, path, token, body) in calls {
+        assert_eq!(server.call(method, path, token, body).await.status.as_u16() / 100, 2, "{path}");
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    for secret in [jwt.as_str(), client, accessor, kube.reviewer.as_str()] {
+        assert!(!text.contains(secret), "a secret in clear in the audit log");
+    }
+    let entries: Vec<Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let expected = [
+        ("auth/kubernetes/config", "update", "kubernetes"),
+        ("auth/kubernetes/role/app", "update", "kubernetes"),
+        ("auth/kubernetes/login", "update", "kubernetes"),
+        ("auth/token/lookup-self", "read", "token"),
+        ("auth/token/renew-self", "update", "token"),
+        ("auth/token/revoke-accessor", "update", "token"),
+    ];
+    for (index, (path, operation, mount_type)) in expected.iter().enumerate() {
+        let (request, response) = (&entries[2 * index], &entries[2 * index + 1]);
+        assert_eq!((&request["type"], &response["type"]), (&json!("request"), &json!("response")), "{path}");
+        for entry in [request, response] {
+            assert_eq!(entry["request"]["path"], *path);
+            assert_eq!(entry["request"]["operation"], *operation, "{path}");
+            assert_eq!(entry["request"]["mount_type"], *mount_type, "{path}");
+        }
+    }
+    // Who logged in: the service account, readable in the login's response entry.
+    let issued = &entries[5]["response"]["auth"];
+    assert_eq!(issued["display_name"], "kubernetes-default-default");
+    assert_eq!(issued["metadata"]["service_account_name"], "default");
+    assert_eq!(issued["metadata"]["service_account_namespace"], "default");
+    assert_eq!(issued["metadata"]["role"], "app");
+    // The renewal is made by the logged-in token, named by its hash.
+    assert_eq!(entries[8]["auth"]["client_token"], issued["client_token"]);
+}
