@@ -30,6 +30,7 @@ Client (the vault CLI's syntax; VAULT_ADDR/VAULT_TOKEN/VAULT_CACERT, JWTGATE_* f
   auth enable|disable|list|tune   write  read  list  delete  login -method=jwt|kubernetes
   token lookup|renew|revoke       policy write|read|list|delete
   operator init                   status
+  audit enable|list|disable       audit devices (file, socket)
   jwks to-pem [FILE|-]            a cluster's JWKS as PEM public keys, with their kids
   completion bash|zsh|fish
   Options before the path: -format=json, -field=NAME, -address=URL, -ca-cert=FILE, -path=P

@@ -380,17 +380,18 @@ fn jwks_to_pem(parsed: &Parsed) -> Outcome {
 
 /// Shell completion scripts.
 pub fn completion(shell: &str) -> Option<String> {
-    const COMMANDS: &str = "server auth write read list delete login token policy operator status jwks completion help";
+    const COMMANDS: &str =
+        "server auth write read list delete login token policy audit operator status jwks completion help";
     Some(match shell {
         "bash" => format!(
-            "_jwtgate() {{\n  local cur=${{COMP_WORDS[COMP_CWORD]}} prev=${{COMP_WORDS[1]}}\n  if [ \"$COMP_CWORD\" -eq 1 ]; then COMPREPLY=( $(compgen -W \"{COMMANDS}\" -- \"$cur\") ); return; fi\n  case \"$prev\" in\n    auth) COMPREPLY=( $(compgen -W \"enable disable list tune\" -- \"$cur\") ) ;;\n    token) COMPREPLY=( $(compgen -W \"lookup renew revoke\" -- \"$cur\") ) ;;\n    policy) COMPREPLY=( $(compgen -W \"write read list delete\" -- \"$cur\") ) ;;\n    operator) COMPREPLY=( $(compgen -W \"init\" -- \"$cur\") ) ;;\n    jwks) COMPREPLY=( $(compgen -W \"to-pem\" -- \"$cur\") ) ;;\n    completion) COMPREPLY=( $(compgen -W \"bash zsh fish\" -- \"$cur\") ) ;;\n    *) COMPREPLY=( $(compgen -f -- \"$cur\") ) ;;\n  esac\n}}\ncomplete -F _jwtgate jwtgate\n"
+            "_jwtgate() {{\n  local cur=${{COMP_WORDS[COMP_CWORD]}} prev=${{COMP_WORDS[1]}}\n  if [ \"$COMP_CWORD\" -eq 1 ]; then COMPREPLY=( $(compgen -W \"{COMMANDS}\" -- \"$cur\") ); return; fi\n  case \"$prev\" in\n    auth) COMPREPLY=( $(compgen -W \"enable disable list tune\" -- \"$cur\") ) ;;\n    token) COMPREPLY=( $(compgen -W \"lookup renew revoke\" -- \"$cur\") ) ;;\n    policy) COMPREPLY=( $(compgen -W \"write read list delete\" -- \"$cur\") ) ;;\n    operator) COMPREPLY=( $(compgen -W \"init\" -- \"$cur\") ) ;;\n    audit) COMPREPLY=( $(compgen -W \"enable list disable\" -- \"$cur\") ) ;;\n    jwks) COMPREPLY=( $(compgen -W \"to-pem\" -- \"$cur\") ) ;;\n    completion) COMPREPLY=( $(compgen -W \"bash zsh fish\" -- \"$cur\") ) ;;\n    *) COMPREPLY=( $(compgen -f -- \"$cur\") ) ;;\n  esac\n}}\ncomplete -F _jwtgate jwtgate\n"
         ),
         "zsh" => format!(
-            "#compdef jwtgate\n_jwtgate() {{\n  local -a commands\n  commands=({COMMANDS})\n  if (( CURRENT == 2 )); then _describe 'command' commands; return; fi\n  case $words[2] in\n    auth) _values 'subcommand' enable disable list tune ;;\n    token) _values 'subcommand' lookup renew revoke ;;\n    policy) _values 'subcommand' write read list delete ;;\n    operator) _values 'subcommand' init ;;\n    jwks) _values 'subcommand' to-pem ;;\n    completion) _values 'shell' bash zsh fish ;;\n    *) _files ;;\n  esac\n}}\ncompdef _jwtgate jwtgate\n"
+            "#compdef jwtgate\n_jwtgate() {{\n  local -a commands\n  commands=({COMMANDS})\n  if (( CURRENT == 2 )); then _describe 'command' commands; return; fi\n  case $words[2] in\n    auth) _values 'subcommand' enable disable list tune ;;\n    token) _values 'subcommand' lookup renew revoke ;;\n    policy) _values 'subcommand' write read list delete ;;\n    operator) _values 'subcommand' init ;;\n    audit) _values 'subcommand' enable list disable ;;\n    jwks) _values 'subcommand' to-pem ;;\n    completion) _values 'shell' bash zsh fish ;;\n    *) _files ;;\n  esac\n}}\ncompdef _jwtgate jwtgate\n"
         ),
         "fish" => {
             let mut script = format!("complete -c jwtgate -f -n '__fish_use_subcommand' -a '{COMMANDS}'\n");
-            for (command, subs) in [("auth", "enable disable list tune"), ("token", "lookup renew revoke"), ("policy", "write read list delete"), ("operator", "init"), ("jwks", "to-pem"), ("completion", "bash zsh fish")] {
+            for (command, subs) in [("auth", "enable disable list tune"), ("token", "lookup renew revoke"), ("policy", "write read list delete"), ("operator", "init"), ("audit", "enable list disable"), ("jwks", "to-pem"), ("completion", "bash zsh fish")] {
                 script.push_str(&format!("complete -c jwtgate -f -n '__fish_seen_subcommand_from {command}' -a '{subs}'\n"));
             }
             script

@@ -105,6 +105,11 @@ pub const ACCEPTED: &[Accepted] = &[
     Accepted { cases: &["read sys/internal/ui/mounts"], pointers: &["/data/secret/*"], doc: "No secret engines" },
     Accepted { cases: &["remount "], pointers: &["/warnings/0"], doc: "Vault's own words where OpenBao names itself" },
     Accepted {
+        cases: &["audit enable over the API"],
+        pointers: &["status"],
+        doc: "Audit devices are enabled over the API",
+    },
+    Accepted {
         cases: &["auth/token/create own id", "token role create own id"],
         pointers: &["/warnings"],
         doc: "No SHA1 warning for custom token IDs",
@@ -187,6 +192,9 @@ pub const ACCEPTED: &[Accepted] = &[
             "help unknown path",
             "rewrap as user",
             "a wrapping token used as a client token is spent",
+            "audit GET sys/audit as user",
+            "audit PUT sys/audit",
+            "audit DELETE sys/audit/f as user",
         ],
         pointers: &["/errors/0"],
         doc: "Error texts that differ",

@@ -159,6 +159,30 @@ pub fn cases() -> Vec<Case> {
         vec![Step::post("sys/remount", json!({"from": "auth/jwt", "to": "auth/jwt2"})).by(Who::Var("user"))],
     ));
     cases.push(Case::new("remount status unknown", vec![Step::get("sys/remount/status/0000")]));
+    // Audit devices: the listing, root-only access, and enabling (which OpenBao refuses over
+    // the API: accepted, Vault allows it).
+    cases.push(Case::new("audit list empty", vec![Step::get("sys/audit")]));
+    for (method, path) in
+        [("GET", "sys/audit"), ("PUT", "sys/audit/f"), ("DELETE", "sys/audit/f"), ("PUT", "sys/audit-hash/f")]
+    {
+        let body = crate::Body::Json(json!({"type": "file", "options": {"file_path": "discard"}, "input": "x"}));
+        cases.push(Case::new(
+            format!("audit {method} {path} as user"),
+            vec![Step::send(method, path, body.clone()).by(Who::Var("user"))],
+        ));
+        cases.push(Case::new(
+            format!("audit {method} {path} anonymous"),
+            vec![Step::send(method, path, body).by(Who::Anonymous)],
+        ));
+    }
+    cases.push(Case::new(
+        "audit enable over the API",
+        vec![
+            Step::put("sys/audit/f", json!({"type": "file", "options": {"file_path": "discard"}})),
+            Step::delete("sys/audit/f").status_only(),
+        ],
+    ));
+    cases.push(Case::new("audit disable a missing device", vec![Step::delete("sys/audit/missing")]));
     // Path help: any valid token, no capability needed; public paths need none.
     for path in
         ["auth/token/create", "auth/token/lookup-self", "sys/auth", "sys/health", "auth/jwt/login", "auth/jwt/role/x"]
