@@ -162,6 +162,11 @@ async fn bad_devices_are_refused_and_nothing_is_enabled() {
         assert_eq!(reply.status, 400, "{body}: {}", reply.text);
         assert!(reply.body["errors"][0].as_str().unwrap().starts_with(error), "{body}: {}", reply.text);
     }
+    // Enabling is itself audited, refused attempts with their error.
+    let recorded: Vec<Value> = entries(&file).into_iter().filter(|e| e["request"]["path"] == "sys/audit/x").collect();
+    assert_eq!(recorded.len(), 2 * 9, "request and response of each refused enable at x");
+    let responses = recorded.iter().filter(|e| e["type"] == "response");
+    assert!(responses.clone().count() == 9 && responses.into_iter().all(|e| e["error"].is_string()));
     let list = server.call("GET", "sys/audit", Some(ROOT), None).await;
     assert_eq!(list.body["data"].as_object().unwrap().keys().collect::<Vec<_>>(), ["file/"], "{}", list.text);
     assert_eq!(list.body["data"]["file/"]["options"]["file_path"], json!(file));
@@ -221,4 +226,38 @@ async fn a_socket_device_writes_to_its_listener_and_fails_closed_without_it() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     let refused = server.call("GET", "auth/token/lookup-self", Some(ROOT), None).await;
     assert_error(&refused, 500, Some("internal error"));
+}
+
+#[actix_web::test]
+async fn unix_and_udp_socket_devices_write_one_entry_per_line_or_datagram() {
+    let server = Server::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.sock");
+    let unix = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    let devices = [
+        ("unix", json!({"address": path, "socket_type": "unix"})),
+        ("udp", json!({"address": udp.local_addr().unwrap().to_string(), "socket_type": "udp"})),
+    ];
+    for (name, options) in devices {
+        let body = json!({"type": "socket", "options": options});
+        assert_eq!(server.call("PUT", &format!("sys/audit/{name}"), Some(ROOT), Some(body)).await.status, 204);
+    }
+    let (stream, _) = unix.accept().unwrap();
+    assert_eq!(server.call("GET", "sys/health", None, None).await.status, 200);
+    let mut lines = BufReader::new(stream).lines();
+    let mut datagram = [0u8; 65_536];
+    // The udp device was enabled after the unix one, so the unix one also saw that request.
+    let mut from_unix = Vec::new();
+    while from_unix.len() < 4 {
+        from_unix.push(serde_json::from_str::<Value>(&lines.next().unwrap().unwrap()).unwrap());
+    }
+    assert_eq!(from_unix[2]["request"]["path"], "sys/health");
+    assert_eq!(from_unix[3]["type"], "response");
+    for kind in ["request", "response"] {
+        let size = udp.recv(&mut datagram).unwrap();
+        let entry: Value = serde_json::from_slice(&datagram[..size]).unwrap();
+        assert_eq!((entry["type"].as_str(), entry["request"]["path"].as_str()), (Some(kind), Some("sys/health")));
+    }
 }
