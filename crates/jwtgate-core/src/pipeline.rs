@@ -221,9 +221,11 @@ impl Core {
         };
         Ok(match auth_mount {
             Some(path) => {
-                let mount = sys::with_token_mount(&self.methods.mounts()?).into_iter().find(|m| m.path == path);
-                let mount = mount.unwrap_or_default();
-                MountInfo { point: format!("auth/{path}/"), kind: mount.kind, accessor: mount.accessor, class: "auth" }
+                let (kind, accessor) = match path {
+                    "token" => ("token".to_owned(), sys::TOKEN_MOUNT_ACCESSOR.to_owned()),
+                    _ => self.methods.mount(path)?.map(|m| (m.kind, m.accessor)).unwrap_or_default(),
+                };
+                MountInfo { point: format!("auth/{path}/"), kind, accessor, class: "auth" }
             }
             None => MountInfo { point: "sys/".into(), kind: "system".into(), accessor: String::new(), class: "secret" },
         })

@@ -196,37 +196,41 @@ impl Format {
         Value::Object(out)
     }
 
-    /// One entry, as the line the device writes.
+    /// The `request` part of both entries of a request, serialised once per device.
+    pub fn request_section(&self, request: &RequestInfo, caller: Option<&Caller>) -> String {
+        self.request(request, caller).to_string()
+    }
+
+    /// One entry, as the line the device writes; `section` is [`Format::request_section`].
+    #[allow(clippy::too_many_arguments)]
     pub fn line(
         &self,
         time: &str,
         caller: Option<&Caller>,
         allowed: bool,
         request: &RequestInfo,
+        section: &str,
         response: Option<&ResponseInfo>,
         error: Option<&str>,
     ) -> Vec<u8> {
-        let mut entry = Map::new();
-        entry.insert("time".into(), json!(time));
-        entry.insert("type".into(), json!(if response.is_some() { "response" } else { "request" }));
         let auth = match caller {
             Some(caller) => self.caller(caller, Some(allowed)),
             None => json!({ "policy_results": { "allowed": allowed }, "token_type": "default" }),
         };
-        entry.insert("auth".into(), auth);
-        entry.insert("request".into(), self.request(request, caller));
+        let kind = if response.is_some() { "response" } else { "request" };
+        // Assembled as text around the already serialised request part, in Vault's key order.
+        let mut entry = format!("{{\"time\":{},\"type\":\"{kind}\",\"auth\":{auth},\"request\":{section}", json!(time));
         if let Some(response) = response {
-            entry.insert("response".into(), self.response(request, response, error));
+            entry.push_str(&format!(",\"response\":{}", self.response(request, response, error)));
         }
         if let Some(error) = error {
-            entry.insert("error".into(), json!(error));
+            entry.push_str(&format!(",\"error\":{}", json!(error)));
         }
-        let entry = Value::Object(entry);
+        entry.push('}');
         let mut line = self.prefix.clone().into_bytes();
-        if self.jsonx {
-            jsonx(&entry, None, &mut line);
-        } else {
-            line.extend_from_slice(entry.to_string().as_bytes());
+        match self.jsonx.then(|| serde_json::from_str::<Value>(&entry)) {
+            Some(Ok(parsed)) => jsonx(&parsed, None, &mut line),
+            _ => line.extend_from_slice(entry.as_bytes()),
         }
         line.push(b'\n');
         line
@@ -298,6 +302,19 @@ fn escape(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// One entry as text, its request part serialised as the trail does.
+    fn entry(
+        format: &Format,
+        caller: Option<&Caller>,
+        allowed: bool,
+        request: &RequestInfo,
+        response: Option<&ResponseInfo>,
+        error: Option<&str>,
+    ) -> String {
+        let section = format.request_section(request, caller);
+        String::from_utf8(format.line("t", caller, allowed, request, &section, response, error)).unwrap()
+    }
+
     fn format(raw: bool, hmac_accessor: bool) -> Format {
         Format {
             key: (!raw).then(|| hmac::Key::new(hmac::HMAC_SHA256, b"salt")),
@@ -341,7 +358,7 @@ mod tests {
     fn secrets_are_hashed_and_who_logged_in_stays_readable() {
         let (_, request, response) = login();
         let format = format(false, true);
-        let line = String::from_utf8(format.line("t", None, true, &request, Some(&response), None)).unwrap();
+        let line = entry(&format, None, true, &request, Some(&response), None);
         for secret in ["eyJ.secret.jwt", "jgs.issued", "acc-issued"] {
             assert!(!line.contains(secret), "{secret} in {line}");
             assert!(line.contains(&format.hash(secret)), "{secret}'s hash missing from {line}");
@@ -363,7 +380,7 @@ mod tests {
             ("defaults", format(false, true), &[], &["jgs.issued", "acc-issued", "eyJ.secret.jwt"]),
         ];
         for (name, format, clear, hidden) in cases {
-            let line = String::from_utf8(format.line("t", Some(&caller), true, &request, None, None)).unwrap();
+            let line = entry(&format, Some(&caller), true, &request, None, None);
             for text in clear {
                 assert!(line.contains(text), "{name}: {text} should be in clear: {line}");
             }
@@ -372,7 +389,7 @@ mod tests {
             }
         }
         let jsonx = Format { jsonx: true, prefix: "AUDIT:".into(), ..format(false, true) };
-        let line = String::from_utf8(jsonx.line("t", None, false, &request, None, Some("a <bad> one"))).unwrap();
+        let line = entry(&jsonx, None, false, &request, None, Some("a <bad> one"));
         assert!(line.starts_with("AUDIT:<?xml"), "{line}");
         assert!(line.contains(r#"<json:string name="error">a &lt;bad&gt; one</json:string>"#), "{line}");
         assert!(line.ends_with("</json:object>\n"), "{line}");
@@ -384,8 +401,7 @@ mod tests {
         request.operation = "list";
         let response = ResponseInfo { data: Some(json!({"keys": ["a", "b", "c"]})), ..ResponseInfo::default() };
         let format = Format { elide_list_responses: true, ..format(false, true) };
-        let entry: Value =
-            serde_json::from_slice(&format.line("t", None, true, &request, Some(&response), None)).unwrap();
+        let entry: Value = serde_json::from_str(&entry(&format, None, true, &request, Some(&response), None)).unwrap();
         assert_eq!(entry["response"]["data"]["keys"], 3);
     }
 }

@@ -61,10 +61,10 @@ impl Audit {
 
     /// Writes one entry (built per device: each hashes with its own key) to every device.
     /// Succeeds when there are none or when at least one device wrote it.
-    pub fn write(devices: &[Arc<Device>], build: impl Fn(&Format) -> Vec<u8>) -> Result<(), Error> {
+    pub fn write(devices: &[Arc<Device>], build: impl Fn(usize, &Format) -> Vec<u8>) -> Result<(), Error> {
         let mut written = devices.is_empty();
-        for device in devices {
-            match device.sink.write(&build(&device.format)) {
+        for (index, device) in devices.iter().enumerate() {
+            match device.sink.write(&build(index, &device.format)) {
                 Ok(()) => written = true,
                 Err(error) => tracing::error!(device = %device.record.path, %error, "audit device failed to write"),
             }

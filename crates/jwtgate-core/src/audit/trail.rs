@@ -18,6 +18,8 @@ pub struct Trail {
     /// Enabling or disabling a device goes ahead when no device can write, so an operator
     /// can replace a failing one without a restart; the failure is still logged.
     recovery: bool,
+    /// Each device's serialised `request` part, shared by both entries.
+    sections: Vec<String>,
 }
 
 impl Trail {
@@ -35,7 +37,7 @@ impl Trail {
                 ..RequestInfo::default()
             }
         };
-        Trail { devices, info, caller: None, request_written: false, recovery: false }
+        Trail { devices, info, caller: None, request_written: false, recovery: false, sections: Vec::new() }
     }
 
     /// Whether any device is enabled (the pipeline skips gathering what no one records).
@@ -67,8 +69,10 @@ impl Trail {
         }
         self.info.data = Some(body.clone());
         self.request_written = true;
-        let (caller, info) = (self.caller.as_ref(), &self.info);
-        let written = Audit::write(&self.devices, |format| format.line(time, caller, true, info, None, None));
+        self.serialise_sections();
+        let (caller, info, sections) = (self.caller.as_ref(), &self.info, &self.sections);
+        let written =
+            Audit::write(&self.devices, |i, format| format.line(time, caller, true, info, &sections[i], None, None));
         if self.recovery {
             return Ok(());
         }
@@ -85,22 +89,32 @@ impl Trail {
         let allowed = !matches!(result, Err(Error::PermissionDenied | Error::InvalidToken));
         if !self.request_written {
             self.info.data = parse_body(&request.body).ok();
-            let (caller, info) = (self.caller.as_ref(), &self.info);
-            let written = Audit::write(&self.devices, |f| f.line(time, caller, allowed, info, None, error.as_deref()));
+            self.serialise_sections();
+            let (caller, info, sections) = (self.caller.as_ref(), &self.info, &self.sections);
+            let written = Audit::write(&self.devices, |i, f| {
+                f.line(time, caller, allowed, info, &sections[i], None, error.as_deref())
+            });
             if result.is_ok() {
                 written?;
             }
         }
         let response = result.as_ref().map(response_info).unwrap_or_default();
-        let (caller, info) = (self.caller.as_ref(), &self.info);
-        let written = Audit::write(&self.devices, |format| {
-            format.line(time, caller, allowed, info, Some(&response), error.as_deref())
+        let (caller, info, sections) = (self.caller.as_ref(), &self.info, &self.sections);
+        let written = Audit::write(&self.devices, |i, format| {
+            format.line(time, caller, allowed, info, &sections[i], Some(&response), error.as_deref())
         });
         match result {
             Ok(answer) if self.recovery => Ok(answer),
             Ok(answer) => written.map(|()| answer),
             Err(refused) => Err(refused),
         }
+    }
+}
+
+impl Trail {
+    fn serialise_sections(&mut self) {
+        let (caller, info) = (self.caller.as_ref(), &self.info);
+        self.sections = self.devices.iter().map(|d| d.format.request_section(info, caller)).collect();
     }
 }
 

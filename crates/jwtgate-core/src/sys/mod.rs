@@ -109,12 +109,15 @@ fn mount_json(mount: &Mount) -> Value {
     entry
 }
 
+/// The token store's mount accessor (it has no record).
+pub const TOKEN_MOUNT_ACCESSOR: &str = "auth_token_00000000";
+
 /// The token store's own mount, then every enabled one.
-pub fn with_token_mount(mounts: &[Mount]) -> Vec<Mount> {
+fn with_token_mount(mounts: &[Mount]) -> Vec<Mount> {
     let token_mount = Mount {
         path: "token".into(),
         kind: "token".into(),
-        accessor: "auth_token_00000000".into(),
+        accessor: TOKEN_MOUNT_ACCESSOR.into(),
         uuid: "00000000-0000-0000-0000-000000000000".into(),
         description: "token based credentials".into(),
         tune: Tune { token_type: "default-service".into(), ..Tune::default() },
