@@ -64,8 +64,9 @@ pub fn operation_name(operation: Operation) -> &'static str {
 
 /// A device's way of writing entries.
 pub struct Format {
-    /// `None` with `log_raw`: nothing is hashed.
-    pub key: Option<hmac::Key>,
+    pub key: hmac::Key,
+    /// `log_raw`: entries hold clear text (`sys/audit-hash` still answers the HMAC).
+    pub log_raw: bool,
     pub hmac_accessor: bool,
     pub elide_list_responses: bool,
     pub jsonx: bool,
@@ -74,11 +75,16 @@ pub struct Format {
 
 impl Format {
     /// `hmac-sha256:<hex>` of `value` under the device's key.
+    pub fn hmac(&self, value: &str) -> String {
+        format!("hmac-sha256:{}", hex::encode(hmac::sign(&self.key, value.as_bytes()).as_ref()))
+    }
+
+    /// What an entry holds for `value`: its HMAC, or the value itself with `log_raw`.
     pub fn hash(&self, value: &str) -> String {
-        match &self.key {
-            Some(key) => format!("hmac-sha256:{}", hex::encode(hmac::sign(key, value.as_bytes()).as_ref())),
-            None => value.to_owned(),
+        if self.log_raw {
+            return value.to_owned();
         }
+        self.hmac(value)
     }
 
     fn accessor(&self, value: &str) -> String {
@@ -317,7 +323,8 @@ mod tests {
 
     fn format(raw: bool, hmac_accessor: bool) -> Format {
         Format {
-            key: (!raw).then(|| hmac::Key::new(hmac::HMAC_SHA256, b"salt")),
+            key: hmac::Key::new(hmac::HMAC_SHA256, b"salt"),
+            log_raw: raw,
             hmac_accessor,
             elide_list_responses: false,
             jsonx: false,

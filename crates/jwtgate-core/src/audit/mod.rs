@@ -47,7 +47,16 @@ impl Audit {
         for record in store.list_audit_devices()? {
             let device = Device::open(record.clone()).unwrap_or_else(|error| {
                 tracing::error!(device = %record.path, %error, "audit device failed to open; requests are refused");
-                Device { format: format(&record).unwrap_or_else(|_| raw_format()), record, sink: Box::new(Broken) }
+                // Stored options were checked at enable; a corrupt record still loads, broken.
+                let format = format(&record).unwrap_or(Format {
+                    key: hmac::Key::new(hmac::HMAC_SHA256, record.salt.as_bytes()),
+                    log_raw: false,
+                    hmac_accessor: true,
+                    elide_list_responses: false,
+                    jsonx: false,
+                    prefix: String::new(),
+                });
+                Device { format, record, sink: Box::new(Broken) }
             });
             devices.push(Arc::new(device));
         }
@@ -166,9 +175,7 @@ impl Audit {
             .find(|d| d.record.path == path)
             .ok_or_else(|| Error::BadRequest(format!("unknown audit backend {path}/")))?;
         // `log_raw` devices write clear text; the hash is still the device's HMAC.
-        let key = hmac::Key::new(hmac::HMAC_SHA256, &hex::decode(&device.record.salt).unwrap_or_default());
-        let hash = format!("hmac-sha256:{}", hex::encode(hmac::sign(&key, input.as_bytes()).as_ref()));
-        Ok(Response::data_also_at_top(json!({ "hash": hash }), "system"))
+        Ok(Response::data_also_at_top(json!({ "hash": device.format.hmac(&input) }), "system"))
     }
 }
 
@@ -234,16 +241,13 @@ fn format(record: &AuditDevice) -> Result<Format, Error> {
     };
     let salt = hex::decode(&record.salt).map_err(|e| Error::internal("read an audit salt", e))?;
     Ok(Format {
-        key: (!flag("log_raw", false)?).then(|| hmac::Key::new(hmac::HMAC_SHA256, &salt)),
+        key: hmac::Key::new(hmac::HMAC_SHA256, &salt),
+        log_raw: flag("log_raw", false)?,
         hmac_accessor: flag("hmac_accessor", true)?,
         elide_list_responses: flag("elide_list_responses", false)?,
         jsonx,
         prefix: record.options.get("prefix").cloned().unwrap_or_default(),
     })
-}
-
-fn raw_format() -> Format {
-    Format { key: None, hmac_accessor: true, elide_list_responses: false, jsonx: false, prefix: String::new() }
 }
 
 /// `options`: a map whose values Vault reads as strings.

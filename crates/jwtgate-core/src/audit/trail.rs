@@ -109,9 +109,7 @@ impl Trail {
             Err(refused) => Err(refused),
         }
     }
-}
 
-impl Trail {
     fn serialise_sections(&mut self) {
         let (caller, info) = (self.caller.as_ref(), &self.info);
         self.sections = self.devices.iter().map(|d| d.format.request_section(info, caller)).collect();
