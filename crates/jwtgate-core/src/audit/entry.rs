@@ -2,10 +2,13 @@
 //! entry after, each one JSON line (or JSONx). Every string a caller could misuse is
 //! `hmac-sha256:<hex>` under the device's key, as Vault decides: client tokens, accessors, and
 //! every string in request and response data; names, policies and metadata stay readable.
+//! Entries are written straight into their bytes, fields in Vault's order: an entry is built on
+//! every request's path, so no JSON tree is built for it.
 
-use crate::request::Operation;
+use crate::request::{Body, Operation};
 use aws_lc_rs::hmac;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
+use std::io::Write;
 
 /// The token a request came with, as audited.
 #[derive(Debug, Clone, Default)]
@@ -30,27 +33,26 @@ pub struct MountInfo {
     pub class: &'static str,
 }
 
-/// What both entries of a request say about it.
+/// What both entries of a request say about it (its body goes into the request part once).
 #[derive(Debug, Clone, Default)]
 pub struct RequestInfo {
     pub id: String,
     pub operation: &'static str,
     pub path: String,
     pub mount: MountInfo,
-    pub data: Option<Map<String, Value>>,
     pub remote_address: String,
     pub remote_port: u16,
     pub wrap_ttl: Option<i64>,
 }
 
-/// What the response entry adds.
+/// What the response entry adds, borrowed from the response.
 #[derive(Debug, Clone, Default)]
-pub struct ResponseInfo {
+pub struct ResponseInfo<'a> {
     /// The token a login or a creation issued.
     pub auth: Option<Caller>,
-    pub data: Option<Value>,
-    pub wrap_info: Option<Value>,
-    pub warnings: Vec<String>,
+    pub data: Option<&'a Value>,
+    pub wrap_info: Option<&'a Value>,
+    pub warnings: &'a [String],
 }
 
 pub fn operation_name(operation: Operation) -> &'static str {
@@ -73,138 +75,182 @@ pub struct Format {
     pub prefix: String,
 }
 
+const HMAC_PREFIX: &str = "hmac-sha256:";
+
 impl Format {
     /// `hmac-sha256:<hex>` of `value` under the device's key.
     pub fn hmac(&self, value: &str) -> String {
-        format!("hmac-sha256:{}", hex::encode(hmac::sign(&self.key, value.as_bytes()).as_ref()))
+        let mut out = Vec::with_capacity(HMAC_PREFIX.len() + 64);
+        self.write_hmac(value, &mut out);
+        String::from_utf8(out).expect("the prefix and hex digits are ASCII")
     }
 
-    /// What an entry holds for `value`: its HMAC, or the value itself with `log_raw`.
-    pub fn hash(&self, value: &str) -> String {
+    fn write_hmac(&self, value: &str, out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.extend_from_slice(HMAC_PREFIX.as_bytes());
+        for byte in hmac::sign(&self.key, value.as_bytes()).as_ref() {
+            out.extend_from_slice(&[HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 15)]]);
+        }
+    }
+
+    /// `value` as an entry holds it: its HMAC, or itself with `log_raw`.
+    fn hashed(&self, value: &str, out: &mut Vec<u8>) {
         if self.log_raw {
-            return value.to_owned();
+            return string(value, out);
         }
-        self.hmac(value)
+        out.push(b'"');
+        self.write_hmac(value, out);
+        out.push(b'"');
     }
 
-    fn accessor(&self, value: &str) -> String {
-        if self.hmac_accessor {
-            self.hash(value)
-        } else {
-            value.to_owned()
+    fn accessor(&self, value: &str, out: &mut Vec<u8>) {
+        match self.hmac_accessor {
+            true => self.hashed(value, out),
+            false => string(value, out),
         }
     }
 
-    /// Every string inside `value`, hashed (Vault's HashStructure).
-    fn structure(&self, value: &Value) -> Value {
+    /// `value` with every string inside it hashed (Vault's HashStructure).
+    fn structure(&self, value: &Value, out: &mut Vec<u8>) {
         match value {
-            Value::String(text) => Value::String(self.hash(text)),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.structure(v)).collect()),
-            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), self.structure(v))).collect()),
-            other => other.clone(),
+            Value::String(text) => self.hashed(text, out),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    self.structure(item, out);
+                }
+                out.push(b']');
+            }
+            Value::Object(map) => {
+                let mut object = Object::open(out);
+                for (key, item) in map {
+                    self.structure(item, object.key(key));
+                }
+                object.close();
+            }
+            other => json(other, out),
         }
     }
 
-    fn caller(&self, caller: &Caller, allowed: Option<bool>) -> Value {
-        let mut auth = Map::new();
-        let mut put = |key: &str, value: Value| {
-            let empty = matches!(&value, Value::Null) || value.as_str() == Some("") || value.as_i64() == Some(0);
-            if !empty {
-                auth.insert(key.to_owned(), value);
-            }
+    /// The `auth` part: the caller's token (`None`: the request came without one).
+    fn auth(&self, caller: Option<&Caller>, allowed: Option<bool>, out: &mut Vec<u8>) {
+        let mut auth = Object::open(out);
+        let Some(caller) = caller else {
+            let allowed = allowed.unwrap_or_default();
+            write!(auth.key("policy_results"), "{{\"allowed\":{allowed}}}").expect("writing to memory");
+            auth.str("token_type", "default");
+            return auth.close();
         };
         if !caller.client_token.is_empty() {
-            put("client_token", json!(self.hash(&caller.client_token)));
+            self.hashed(&caller.client_token, auth.key("client_token"));
         }
         if !caller.accessor.is_empty() {
-            put("accessor", json!(self.accessor(&caller.accessor)));
+            self.accessor(&caller.accessor, auth.key("accessor"));
         }
-        put("display_name", json!(caller.display_name));
+        auth.str("display_name", &caller.display_name);
         if !caller.policies.is_empty() {
-            put("policies", json!(caller.policies));
-            put("token_policies", json!(caller.policies));
+            json(&caller.policies, auth.key("policies"));
+            json(&caller.policies, auth.key("token_policies"));
         }
         if let Some(allowed) = allowed {
-            put("policy_results", json!({ "allowed": allowed }));
+            write!(auth.key("policy_results"), "{{\"allowed\":{allowed}}}").expect("writing to memory");
         }
-        put("metadata", caller.metadata.clone());
-        put("entity_id", json!(caller.entity_id));
-        put("token_type", json!(caller.token_type));
-        put("token_ttl", json!(caller.token_ttl));
-        put("token_issue_time", json!(caller.token_issue_time));
-        Value::Object(auth)
+        if !caller.metadata.is_null() {
+            json(&caller.metadata, auth.key("metadata"));
+        }
+        auth.str("entity_id", &caller.entity_id);
+        auth.str("token_type", caller.token_type);
+        auth.int("token_ttl", caller.token_ttl);
+        auth.str("token_issue_time", &caller.token_issue_time);
+        auth.close();
     }
 
-    fn mount(&self, into: &mut Map<String, Value>, mount: &MountInfo) {
-        into.insert("mount_point".into(), json!(mount.point));
-        into.insert("mount_type".into(), json!(mount.kind));
-        if !mount.accessor.is_empty() {
-            into.insert("mount_accessor".into(), json!(mount.accessor));
-        }
-        into.insert("mount_class".into(), json!(mount.class));
-    }
-
-    fn request(&self, request: &RequestInfo, caller: Option<&Caller>) -> Value {
-        let mut out = Map::new();
-        out.insert("id".into(), json!(request.id));
-        out.insert("operation".into(), json!(request.operation));
-        self.mount(&mut out, &request.mount);
-        if let Some(caller) = caller.filter(|c| !c.client_token.is_empty()) {
-            out.insert("client_token".into(), json!(self.hash(&caller.client_token)));
-            if !caller.accessor.is_empty() {
-                out.insert("client_token_accessor".into(), json!(self.accessor(&caller.accessor)));
-            }
-        }
-        out.insert("namespace".into(), json!({ "id": "root" }));
-        out.insert("path".into(), json!(request.path));
-        if let Some(data) = request.data.as_ref().filter(|d| !d.is_empty()) {
-            out.insert("data".into(), self.structure(&Value::Object(data.clone())));
-        }
-        if let Some(ttl) = request.wrap_ttl {
-            out.insert("wrap_ttl".into(), json!(ttl));
-        }
-        out.insert("remote_address".into(), json!(request.remote_address));
-        if request.remote_port != 0 {
-            out.insert("remote_port".into(), json!(request.remote_port));
-        }
-        Value::Object(out)
-    }
-
-    fn response(&self, request: &RequestInfo, response: &ResponseInfo, error: Option<&str>) -> Value {
-        let mut out = Map::new();
-        if let Some(auth) = &response.auth {
-            out.insert("auth".into(), self.caller(auth, None));
-        }
-        self.mount(&mut out, &request.mount);
-        let data = match (error, &response.data) {
-            (Some(error), _) => Some(json!({ "error": error })),
-            (None, data) => data.clone().filter(|d| !d.is_null()),
-        };
-        if let Some(mut data) = data {
-            if self.elide_list_responses && request.operation == "list" {
-                elide(&mut data);
-            }
-            out.insert("data".into(), self.structure(&data));
-        }
-        if let Some(info) = &response.wrap_info {
-            let mut info = info.clone();
-            for key in ["token", "accessor", "wrapped_accessor"] {
-                if let Some(text) = info.get(key).and_then(Value::as_str).map(str::to_owned) {
-                    let hashed = if key == "token" { self.hash(&text) } else { self.accessor(&text) };
-                    info[key] = json!(hashed);
-                }
-            }
-            out.insert("wrap_info".into(), info);
-        }
-        if !response.warnings.is_empty() {
-            out.insert("warnings".into(), json!(response.warnings));
-        }
-        Value::Object(out)
+    fn mount(into: &mut Object, mount: &MountInfo) {
+        string(&mount.point, into.key("mount_point"));
+        string(&mount.kind, into.key("mount_type"));
+        into.str("mount_accessor", &mount.accessor);
+        string(mount.class, into.key("mount_class"));
     }
 
     /// The `request` part of both entries of a request, serialised once per device.
-    pub fn request_section(&self, request: &RequestInfo, caller: Option<&Caller>) -> String {
-        self.request(request, caller).to_string()
+    pub fn request_section(&self, request: &RequestInfo, caller: Option<&Caller>, data: Option<&Body>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
+        let mut section = Object::open(&mut out);
+        string(&request.id, section.key("id"));
+        string(request.operation, section.key("operation"));
+        Self::mount(&mut section, &request.mount);
+        if let Some(caller) = caller.filter(|c| !c.client_token.is_empty()) {
+            self.hashed(&caller.client_token, section.key("client_token"));
+            if !caller.accessor.is_empty() {
+                self.accessor(&caller.accessor, section.key("client_token_accessor"));
+            }
+        }
+        section.key("namespace").extend_from_slice(br#"{"id":"root"}"#);
+        string(&request.path, section.key("path"));
+        if let Some(data) = data.filter(|d| !d.is_empty()) {
+            let mut object = Object::open(section.key("data"));
+            for (key, item) in data {
+                self.structure(item, object.key(key));
+            }
+            object.close();
+        }
+        string(&request.remote_address, section.key("remote_address"));
+        section.int("remote_port", i64::from(request.remote_port));
+        if let Some(ttl) = request.wrap_ttl {
+            write!(section.key("wrap_ttl"), "{ttl}").expect("writing to memory");
+        }
+        section.close();
+        out
+    }
+
+    fn response(&self, request: &RequestInfo, response: &ResponseInfo, error: Option<&str>, out: &mut Vec<u8>) {
+        let mut section = Object::open(out);
+        if let Some(auth) = &response.auth {
+            self.auth(Some(auth), None, section.key("auth"));
+        }
+        Self::mount(&mut section, &request.mount);
+        // A refused request's answer is Vault's error response, `{"error": ...}`.
+        if let Some(error) = error {
+            let mut data = Object::open(section.key("data"));
+            self.hashed(error, data.key("error"));
+            data.close();
+        } else if let Some(data) = response.data.filter(|d| !d.is_null()) {
+            match (data, self.elide_list_responses && request.operation == "list") {
+                (Value::Object(map), true) => {
+                    let mut object = Object::open(section.key("data"));
+                    for (key, item) in map {
+                        // `elide_list_responses`: a list's keys become their count, as Vault does.
+                        match (key.as_str(), item) {
+                            ("keys" | "key_info", Value::Array(items)) => json(&items.len(), object.key(key)),
+                            ("keys" | "key_info", Value::Object(keys)) => json(&keys.len(), object.key(key)),
+                            _ => self.structure(item, object.key(key)),
+                        }
+                    }
+                    object.close();
+                }
+                _ => self.structure(data, section.key("data")),
+            }
+        }
+        if !response.warnings.is_empty() {
+            json(&response.warnings, section.key("warnings"));
+        }
+        if let Some(Value::Object(info)) = response.wrap_info {
+            let mut object = Object::open(section.key("wrap_info"));
+            for (key, item) in info {
+                match (key.as_str(), item) {
+                    ("token", Value::String(token)) => self.hashed(token, object.key(key)),
+                    ("accessor" | "wrapped_accessor", Value::String(accessor)) => {
+                        self.accessor(accessor, object.key(key))
+                    }
+                    _ => json(item, object.key(key)),
+                }
+            }
+            object.close();
+        }
+        section.close();
     }
 
     /// One entry, as the line the device writes; `section` is [`Format::request_section`].
@@ -215,44 +261,83 @@ impl Format {
         caller: Option<&Caller>,
         allowed: bool,
         request: &RequestInfo,
-        section: &str,
+        section: &[u8],
         response: Option<&ResponseInfo>,
         error: Option<&str>,
     ) -> Vec<u8> {
-        let auth = match caller {
-            Some(caller) => self.caller(caller, Some(allowed)),
-            None => json!({ "policy_results": { "allowed": allowed }, "token_type": "default" }),
-        };
-        let kind = if response.is_some() { "response" } else { "request" };
-        // Assembled as text around the already serialised request part, in Vault's key order.
-        let mut entry = format!("{{\"time\":{},\"type\":\"{kind}\",\"auth\":{auth},\"request\":{section}", json!(time));
+        let mut out = Vec::with_capacity(self.prefix.len() + 2 * section.len() + 512);
+        out.extend_from_slice(self.prefix.as_bytes());
+        let start = out.len();
+        let mut entry = Object::open(&mut out);
+        string(time, entry.key("time"));
+        string(if response.is_some() { "response" } else { "request" }, entry.key("type"));
+        self.auth(caller, Some(allowed), entry.key("auth"));
+        entry.key("request").extend_from_slice(section);
         if let Some(response) = response {
-            entry.push_str(&format!(",\"response\":{}", self.response(request, response, error)));
+            self.response(request, response, error, entry.key("response"));
         }
         if let Some(error) = error {
-            entry.push_str(&format!(",\"error\":{}", json!(error)));
+            string(error, entry.key("error"));
         }
-        entry.push('}');
-        let mut line = self.prefix.clone().into_bytes();
-        match self.jsonx.then(|| serde_json::from_str::<Value>(&entry)) {
-            Some(Ok(parsed)) => jsonx(&parsed, None, &mut line),
-            _ => line.extend_from_slice(entry.as_bytes()),
+        entry.close();
+        if self.jsonx {
+            if let Ok(parsed) = serde_json::from_slice::<Value>(&out[start..]) {
+                out.truncate(start);
+                jsonx(&parsed, None, &mut out);
+            }
         }
-        line.push(b'\n');
-        line
+        out.push(b'\n');
+        out
     }
 }
 
-/// `elide_list_responses`: a list's keys become their count, as Vault does.
-fn elide(data: &mut Value) {
-    for key in ["keys", "key_info"] {
-        let count = match data.get(key) {
-            Some(Value::Array(items)) => items.len(),
-            Some(Value::Object(map)) => map.len(),
-            _ => continue,
-        };
-        data[key] = json!(count);
+/// A JSON object being written: keys and their commas; each value is written into the bytes
+/// [`Object::key`] returns.
+struct Object<'a> {
+    out: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> Object<'a> {
+    fn open(out: &'a mut Vec<u8>) -> Object<'a> {
+        out.push(b'{');
+        Object { out, empty: true }
     }
+
+    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        if !std::mem::take(&mut self.empty) {
+            self.out.push(b',');
+        }
+        string(key, self.out);
+        self.out.push(b':');
+        self.out
+    }
+
+    /// A string field, left out when empty (Go's `omitempty`).
+    fn str(&mut self, key: &str, value: &str) {
+        if !value.is_empty() {
+            string(value, self.key(key));
+        }
+    }
+
+    /// A number field, left out when zero.
+    fn int(&mut self, key: &str, value: i64) {
+        if value != 0 {
+            write!(self.key(key), "{value}").expect("writing to memory");
+        }
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+fn string(text: &str, out: &mut Vec<u8>) {
+    json(text, out);
+}
+
+fn json<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    serde_json::to_writer(out, value).expect("strings, numbers and JSON values serialise to memory");
 }
 
 /// IBM's JSONx, Vault's `format = "jsonx"`: the same entry as XML.
@@ -307,6 +392,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// One entry as text, its request part serialised as the trail does.
     fn entry(
@@ -317,7 +403,8 @@ mod tests {
         response: Option<&ResponseInfo>,
         error: Option<&str>,
     ) -> String {
-        let section = format.request_section(request, caller);
+        let body = json!({"role": "app", "jwt": "eyJ.secret.jwt"}).as_object().unwrap().clone();
+        let section = format.request_section(request, caller, Some(&body));
         String::from_utf8(format.line("t", caller, allowed, request, &section, response, error)).unwrap()
     }
 
@@ -332,7 +419,7 @@ mod tests {
         }
     }
 
-    fn login() -> (Caller, RequestInfo, ResponseInfo) {
+    fn login() -> (Caller, RequestInfo, ResponseInfo<'static>) {
         let request = RequestInfo {
             id: "req-1".into(),
             operation: "update",
@@ -343,7 +430,6 @@ mod tests {
                 accessor: "auth_jwt_1".into(),
                 class: "auth",
             },
-            data: Some(json!({"role": "app", "jwt": "eyJ.secret.jwt"}).as_object().unwrap().clone()),
             remote_address: "127.0.0.1".into(),
             remote_port: 40000,
             wrap_ttl: None,
@@ -368,7 +454,7 @@ mod tests {
         let line = entry(&format, None, true, &request, Some(&response), None);
         for secret in ["eyJ.secret.jwt", "jgs.issued", "acc-issued"] {
             assert!(!line.contains(secret), "{secret} in {line}");
-            assert!(line.contains(&format.hash(secret)), "{secret}'s hash missing from {line}");
+            assert!(line.contains(&format.hmac(secret)), "{secret}'s hash missing from {line}");
         }
         let entry: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(entry["type"], "response");
@@ -406,7 +492,8 @@ mod tests {
     fn listed_keys_are_elided_when_asked() {
         let (_, mut request, _) = login();
         request.operation = "list";
-        let response = ResponseInfo { data: Some(json!({"keys": ["a", "b", "c"]})), ..ResponseInfo::default() };
+        let listed = json!({"keys": ["a", "b", "c"]});
+        let response = ResponseInfo { data: Some(&listed), ..ResponseInfo::default() };
         let format = Format { elide_list_responses: true, ..format(false, true) };
         let entry: Value = serde_json::from_str(&entry(&format, None, true, &request, Some(&response), None)).unwrap();
         assert_eq!(entry["response"]["data"]["keys"], 3);

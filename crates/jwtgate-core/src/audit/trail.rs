@@ -19,7 +19,7 @@ pub struct Trail {
     /// can replace a failing one without a restart; the failure is still logged.
     recovery: bool,
     /// Each device's serialised `request` part, shared by both entries.
-    sections: Vec<String>,
+    sections: Vec<Vec<u8>>,
 }
 
 impl Trail {
@@ -67,9 +67,8 @@ impl Trail {
         if !self.is_on() {
             return Ok(());
         }
-        self.info.data = Some(body.clone());
         self.request_written = true;
-        self.serialise_sections();
+        self.serialise_sections(Some(body));
         let (caller, info, sections) = (self.caller.as_ref(), &self.info, &self.sections);
         let written =
             Audit::write(&self.devices, |i, format| format.line(time, caller, true, info, &sections[i], None, None));
@@ -88,8 +87,7 @@ impl Trail {
         let error = result.as_ref().err().map(ToString::to_string);
         let allowed = !matches!(result, Err(Error::PermissionDenied | Error::InvalidToken));
         if !self.request_written {
-            self.info.data = parse_body(&request.body).ok();
-            self.serialise_sections();
+            self.serialise_sections(parse_body(&request.body).ok().as_ref());
             let (caller, info, sections) = (self.caller.as_ref(), &self.info, &self.sections);
             let written = Audit::write(&self.devices, |i, f| {
                 f.line(time, caller, allowed, info, &sections[i], None, error.as_deref())
@@ -110,9 +108,9 @@ impl Trail {
         }
     }
 
-    fn serialise_sections(&mut self) {
+    fn serialise_sections(&mut self, body: Option<&Body>) {
         let (caller, info) = (self.caller.as_ref(), &self.info);
-        self.sections = self.devices.iter().map(|d| d.format.request_section(info, caller)).collect();
+        self.sections = self.devices.iter().map(|d| d.format.request_section(info, caller, body)).collect();
     }
 }
 
@@ -130,7 +128,7 @@ fn caller(token: &str, record: &TokenRecord) -> Caller {
     }
 }
 
-fn response_info(response: &Response) -> ResponseInfo {
+fn response_info(response: &Response) -> ResponseInfo<'_> {
     match response {
         Response::Logical(logical) => ResponseInfo {
             auth: logical.auth.as_ref().map(|auth| Caller {
@@ -144,11 +142,11 @@ fn response_info(response: &Response) -> ResponseInfo {
                 token_ttl: auth.lease_duration,
                 token_issue_time: String::new(),
             }),
-            data: Some(logical.data.clone()),
-            wrap_info: Some(logical.wrap_info.clone()).filter(|w| !w.is_null()),
-            warnings: logical.warnings.clone(),
+            data: Some(&logical.data),
+            wrap_info: Some(&logical.wrap_info).filter(|w| !w.is_null()),
+            warnings: &logical.warnings,
         },
-        Response::Json { body, .. } => ResponseInfo { data: Some(body.clone()), ..ResponseInfo::default() },
+        Response::Json { body, .. } => ResponseInfo { data: Some(body), ..ResponseInfo::default() },
         _ => ResponseInfo::default(),
     }
 }
