@@ -4,8 +4,13 @@
 //! writes are waiting, and every writer whose number is covered by a finished flush is released.
 //! Synchronous writers wait on a condition variable; async writers await a [`Durable`] future,
 //! so an async server never parks a thread per request.
+//!
+//! Async writers (logins) hand their batch over instead of applying it: the flusher applies
+//! every batch queued since its last flush as one batch, then flushes. sled writes its log
+//! buffer twice for every atomic batch however small, so one batch per group instead of one
+//! per login is most of a durable login's cost (see docs/performance.md).
 
-use crate::engine::Engine;
+use crate::engine::{Batch, Engine};
 use crate::error::StoreError;
 use std::fs::File;
 use std::future::Future;
@@ -37,6 +42,8 @@ struct State {
     /// Writes whose flush failed (first, last, error); they are never reported durable.
     failed: Vec<(u64, u64, String)>,
     flushes: u64,
+    /// Batches handed over by [`GroupCommit::queue`], numbered up to `applied`, not yet applied.
+    queued: Vec<Batch>,
     wakers: Vec<(u64, Waker)>,
     stopping: bool,
 }
@@ -80,6 +87,18 @@ impl GroupCommit {
         ticket
     }
 
+    /// Hands `batch` to the flusher, which applies it with the others queued before its next
+    /// flush; the future resolves once it is durable (or its apply or flush failed).
+    pub(crate) fn queue(&self, batch: Batch) -> Durable {
+        let mut state = self.shared.lock();
+        state.applied += 1;
+        state.queued.push(batch);
+        let ticket = state.applied;
+        drop(state);
+        self.shared.changed.notify_all();
+        Durable { shared: self.shared.clone(), ticket }
+    }
+
     /// Blocks until `ticket`'s write is durable.
     pub(crate) fn wait(&self, ticket: Ticket) -> Result<(), StoreError> {
         let mut state = self.shared.lock();
@@ -99,11 +118,6 @@ impl GroupCommit {
     /// Blocks until a deferred write is durable.
     pub(crate) fn wait_for(&self, durable: &Durable) -> Result<(), StoreError> {
         self.wait(Ticket(durable.ticket))
-    }
-
-    /// A future that resolves once `ticket`'s write is durable.
-    pub(crate) fn durable(&self, ticket: Ticket) -> Durable {
-        Durable { shared: self.shared.clone(), ticket: ticket.0 }
     }
 
     /// Flushes performed so far (for tests and metrics).
@@ -135,14 +149,15 @@ impl Shared {
             if state.applied == state.answered && state.stopping {
                 return;
             }
-            // Everything applied up to now is covered by the flush about to start.
+            // Everything applied or queued up to now is covered by the flush about to start.
             let target = state.applied;
+            let queued = std::mem::take(&mut state.queued);
             drop(state);
-            let result = engine.flush().and_then(|()| self.sync_data());
+            let result = apply_all(engine, queued).and_then(|()| engine.flush()).and_then(|()| self.sync_data());
             state = self.lock();
             state.flushes += 1;
             if let Err(error) = result {
-                tracing::error!(%error, "flush failed; the writes it covered are reported as failed");
+                tracing::error!(%error, "applying or flushing failed; the writes it covered are reported as failed");
                 let first = state.answered + 1;
                 state.failed.push((first, target, error.to_string()));
                 // Only recent failures can still have waiters.
@@ -169,6 +184,16 @@ impl Shared {
         let Some(path) = &self.fsync else { return Ok(()) };
         let io = |source| StoreError::Io { path: path.clone(), source };
         File::open(path).and_then(|file| file.sync_data()).map_err(io)
+    }
+}
+
+/// The queued batches as one atomic batch, in the order they were queued (a later write of a
+/// key wins, as if they had been applied one by one).
+fn apply_all(engine: &dyn Engine, queued: Vec<Batch>) -> Result<(), StoreError> {
+    let writes: Vec<_> = queued.into_iter().flat_map(|batch| batch.0).collect();
+    match writes.is_empty() {
+        true => Ok(()),
+        false => engine.apply(Batch(writes)),
     }
 }
 

@@ -120,10 +120,10 @@ impl Store {
         self.commit.commit()
     }
 
-    /// Applies `batch` now; the returned future resolves once it is durable.
+    /// Hands `batch` to the group commit, which applies it with the other batches waiting and
+    /// flushes them together; the returned future resolves once it is applied and durable.
     fn write_deferred(&self, batch: Batch) -> Result<Durable, StoreError> {
-        self.engine.apply(batch)?;
-        Ok(self.commit.durable(self.commit.ticket()))
+        Ok(self.commit.queue(batch))
     }
 
     fn get_record<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {

@@ -185,6 +185,11 @@ fn concurrent_writers_share_flushes() {
     let flushes = store.flush_count() - before;
     assert_eq!(store.token_count().unwrap(), 800);
     assert!(flushes < 800, "800 durable writes took {flushes} flushes");
+    // Batches applied together by the flusher are each whole: every token and its accessor.
+    for (t, i) in (0..16).flat_map(|t| (0..50).map(move |i| (t, i))) {
+        assert!(store.lookup_token(&format!("hvs.{t}-{i}"), NOW).unwrap().is_some(), "hvs.{t}-{i}");
+        assert!(store.lookup_accessor(&format!("a{t}-{i}"), NOW).unwrap().is_some(), "a{t}-{i}");
+    }
 }
 
 #[test]
