@@ -535,6 +535,9 @@ fn main() {
     let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
     let only = value("--scenario");
     let bao = value("--peer-bao");
+    // `--hold FILE`: configure the one scenario chosen, write what another load generator
+    // needs to FILE, and keep the server until stdin closes (to compare generators).
+    let hold = value("--hold");
     let out = value("--out").unwrap_or_else(|| "target/bench/results.json".into());
     let (warmup, measure) = if quick {
         (Duration::from_millis(500), Duration::from_secs(3))
@@ -574,6 +577,10 @@ fn main() {
             server.child = restarted.0;
             server.started_in = restarted.1;
         }
+        if let Some(file) = &hold {
+            hold_for_another_generator(&server, &mount, &tokens, file);
+            return;
+        }
         let figures = drive(&server, &mount, tokens, scenario.clients, warmup, measure);
         let raw = if scenario.vault_benchmark { es256 } else { rs256 };
         let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
@@ -611,6 +618,15 @@ fn main() {
     }
     std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
     println!("\nresults written to {out}");
+}
+
+/// Writes the server's address and pid, the login path and the tokens (one per line), then
+/// waits for stdin to close.
+fn hold_for_another_generator(server: &Server, mount: &str, tokens: &[String], file: &str) {
+    let header = format!("{}\n{}\n/v1/auth/{mount}/login\n", server.address, server.child.id());
+    std::fs::write(file, header + &tokens.join("\n")).unwrap();
+    eprintln!("holding {} for another generator; close stdin to stop", server.address);
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
 }
 
 fn figure(results: &[Value], scenario: &str, field: &str) -> Option<f64> {

@@ -81,6 +81,7 @@ impl Store {
         let count = batch.0.len();
         let tokens =
             batch.0.iter().filter(|w| matches!(w, crate::Write::Put(key, _) if key.starts_with(b"token/"))).count();
+        self.finish_counting();
         self.write(batch)?;
         // The gauge counts what was imported (and what a clean shutdown will persist).
         self.token_records.store(i64::try_from(tokens).unwrap_or(i64::MAX), std::sync::atomic::Ordering::Relaxed);

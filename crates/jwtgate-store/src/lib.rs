@@ -25,7 +25,8 @@ use engine::SledEngine;
 use serde_json::Value;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The on-disk layout version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -56,9 +57,11 @@ pub struct Store {
     commit: GroupCommit,
     hasher: hmac::Key,
     path: PathBuf,
-    /// Serialises read-modify-write of one token (renew, revoke) inside this process.
     /// Stored token records: counted once at open, then kept up to date by every write.
-    token_records: std::sync::atomic::AtomicI64,
+    token_records: Arc<AtomicI64>,
+    /// The count at open after a crash (no saved count), running beside the server so that a
+    /// million tokens do not delay the start; until it lands the gauge counts only new writes.
+    counting: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Store {
@@ -100,8 +103,16 @@ impl Store {
             std::fs::remove_file(&marker).map_err(|source| StoreError::Io { path: marker.clone(), source })?;
         }
         let hasher = hmac::Key::new(hmac::HMAC_SHA256, &salt);
-        let token_records = std::sync::atomic::AtomicI64::new(count_tokens(engine.as_ref(), &commit)?);
-        Ok(Store { engine, commit, hasher, path, token_records })
+        let token_records = Arc::new(AtomicI64::new(0));
+        let counting = match saved_count(engine.as_ref(), &commit)? {
+            Some(count) => {
+                token_records.store(count, Ordering::Relaxed);
+                None
+            }
+            None if !existed => None,
+            None => Some(count_in_background(engine.clone(), token_records.clone()).map_err(io)?),
+        };
+        Ok(Store { engine, commit, hasher, path, token_records, counting: Mutex::new(counting) })
     }
 
     /// The database directory.
@@ -325,23 +336,44 @@ impl Store {
 
 /// The live-token count: the one a clean shutdown left (deleted durably before any write, so a
 /// later crash never reuses it), else a key scan (a million tokens take seconds).
-fn count_tokens(engine: &dyn Engine, commit: &GroupCommit) -> Result<i64, StoreError> {
-    if let Some(saved) = engine.get(b"meta/token_count")? {
-        let mut batch = Batch::default();
-        batch.delete("meta/token_count");
-        engine.apply(batch)?;
-        commit.commit()?;
-        if let Some(count) = std::str::from_utf8(&saved).ok().and_then(|text| text.parse::<i64>().ok()) {
-            return Ok(count);
+/// The count a clean shutdown left, taken (a crash after this open must not find it stale).
+fn saved_count(engine: &dyn Engine, commit: &GroupCommit) -> Result<Option<i64>, StoreError> {
+    let Some(saved) = engine.get(b"meta/token_count")? else { return Ok(None) };
+    let mut batch = Batch::default();
+    batch.delete("meta/token_count");
+    engine.apply(batch)?;
+    commit.commit()?;
+    Ok(std::str::from_utf8(&saved).ok().and_then(|text| text.parse::<i64>().ok()))
+}
+
+/// Counts the stored tokens and adds them to the writes counted since open. Tokens created or
+/// revoked while the count runs may be counted twice or missed: it is a gauge.
+fn count_in_background(
+    engine: Arc<dyn Engine>,
+    records: Arc<AtomicI64>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("jwtgate-count".into()).spawn(move || match engine.count_prefix(b"token/") {
+        Ok(count) => {
+            records.fetch_add(i64::try_from(count).unwrap_or(i64::MAX), Ordering::Relaxed);
+        }
+        Err(error) => tracing::error!(%error, "counting the stored tokens failed; the gauge counts new ones"),
+    })
+}
+
+impl Store {
+    /// Waits for the count at open, if it is still running.
+    pub(crate) fn finish_counting(&self) {
+        let running = self.counting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(running) = running {
+            let _ = running.join();
         }
     }
-    let count = engine.count_prefix(b"token/")?;
-    Ok(i64::try_from(count).unwrap_or(i64::MAX))
 }
 
 impl Drop for Store {
     /// A clean shutdown leaves the live-token count, so the next open need not scan for it.
     fn drop(&mut self) {
+        self.finish_counting();
         let mut batch = Batch::default();
         batch.put("meta/token_count", self.token_records().to_string());
         if self.engine.apply(batch).is_ok() {
