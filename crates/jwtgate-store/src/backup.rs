@@ -85,6 +85,7 @@ impl Store {
         self.write(batch)?;
         // The gauge counts what was imported (and what a clean shutdown will persist).
         self.token_records.store(i64::try_from(tokens).unwrap_or(i64::MAX), std::sync::atomic::Ordering::Relaxed);
+        self.counted();
         Ok(count)
     }
 }

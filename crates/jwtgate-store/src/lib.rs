@@ -59,9 +59,10 @@ pub struct Store {
     path: PathBuf,
     /// Stored token records: counted once at open, then kept up to date by every write.
     token_records: Arc<AtomicI64>,
-    /// The count at open after a crash (no saved count), running beside the server so that a
-    /// million tokens do not delay the start; until it lands the gauge counts only new writes.
-    counting: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// After a crash there is no saved count: the stored tokens are counted in the background
+    /// when the gauge is first read, so that neither the start nor the logins of a server
+    /// nobody scrapes pay for a scan of a million tokens.
+    counting: Mutex<Counting>,
 }
 
 impl Store {
@@ -107,10 +108,10 @@ impl Store {
         let counting = match saved_count(engine.as_ref(), &commit)? {
             Some(count) => {
                 token_records.store(count, Ordering::Relaxed);
-                None
+                Counting::Done
             }
-            None if !existed => None,
-            None => Some(count_in_background(engine.clone(), token_records.clone()).map_err(io)?),
+            None if !existed => Counting::Done,
+            None => Counting::NotStarted,
         };
         Ok(Store { engine, commit, hasher, path, token_records, counting: Mutex::new(counting) })
     }
@@ -346,36 +347,64 @@ fn saved_count(engine: &dyn Engine, commit: &GroupCommit) -> Result<Option<i64>,
     Ok(std::str::from_utf8(&saved).ok().and_then(|text| text.parse::<i64>().ok()))
 }
 
-/// Counts the stored tokens and adds them to the writes counted since open. Tokens created or
-/// revoked while the count runs may be counted twice or missed: it is a gauge.
-fn count_in_background(
-    engine: Arc<dyn Engine>,
-    records: Arc<AtomicI64>,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new().name("jwtgate-count".into()).spawn(move || match engine.count_prefix(b"token/") {
-        Ok(count) => {
-            records.fetch_add(i64::try_from(count).unwrap_or(i64::MAX), Ordering::Relaxed);
-        }
-        Err(error) => tracing::error!(%error, "counting the stored tokens failed; the gauge counts new ones"),
-    })
+#[derive(Debug)]
+enum Counting {
+    /// `token_records` holds every stored token.
+    Done,
+    /// `token_records` holds only the writes since open.
+    NotStarted,
+    Running(std::thread::JoinHandle<()>),
 }
 
 impl Store {
-    /// Waits for the count at open, if it is still running.
-    pub(crate) fn finish_counting(&self) {
-        let running = self.counting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        if let Some(running) = running {
-            let _ = running.join();
+    /// Starts counting the stored tokens in the background if nobody has yet: the count is
+    /// added to the writes counted since open. Tokens created or revoked while it runs may be
+    /// counted twice or missed: it is a gauge.
+    pub(crate) fn start_counting(&self) {
+        let mut counting = self.counting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !matches!(*counting, Counting::NotStarted) {
+            return;
         }
+        let (engine, records) = (self.engine.clone(), self.token_records.clone());
+        let count = move || match engine.count_prefix(b"token/") {
+            Ok(count) => {
+                records.fetch_add(i64::try_from(count).unwrap_or(i64::MAX), Ordering::Relaxed);
+            }
+            Err(error) => tracing::error!(%error, "counting the stored tokens failed; the gauge counts new ones"),
+        };
+        match std::thread::Builder::new().name("jwtgate-count".into()).spawn(count) {
+            Ok(running) => *counting = Counting::Running(running),
+            Err(error) => tracing::error!(%error, "could not start counting the stored tokens"),
+        }
+    }
+
+    /// Waits for a running count; `false` if the count never started (the gauge is partial).
+    pub(crate) fn finish_counting(&self) -> bool {
+        let mut counting = self.counting.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if matches!(*counting, Counting::Running(_)) {
+            if let Counting::Running(running) = std::mem::replace(&mut *counting, Counting::Done) {
+                let _ = running.join();
+            }
+        }
+        matches!(*counting, Counting::Done)
+    }
+
+    /// The gauge is now exact (an import replaced what was stored).
+    pub(crate) fn counted(&self) {
+        self.finish_counting();
+        *self.counting.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Counting::Done;
     }
 }
 
 impl Drop for Store {
-    /// A clean shutdown leaves the live-token count, so the next open need not scan for it.
+    /// A clean shutdown leaves the live-token count, so the next open need not scan for it
+    /// (unless it was never counted: the next open then counts when asked, as this one would).
     fn drop(&mut self) {
-        self.finish_counting();
+        if !self.finish_counting() {
+            return;
+        }
         let mut batch = Batch::default();
-        batch.put("meta/token_count", self.token_records().to_string());
+        batch.put("meta/token_count", self.token_records.load(Ordering::Relaxed).max(0).to_string());
         if self.engine.apply(batch).is_ok() {
             let _ = self.commit.commit();
         }
