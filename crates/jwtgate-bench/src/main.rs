@@ -611,7 +611,7 @@ fn main() {
         }));
     }
     side_by_side(&results);
-    targets(&results, rs256);
+    targets(&results, rs256, if quick { "100,000" } else { "1,000,000" });
     let report = json!({"quick": quick, "raw_verify_us": {"RS256": rs256, "ES256": es256}, "scenarios": results});
     if let Some(parent) = std::path::Path::new(&out).parent() {
         let _ = std::fs::create_dir_all(parent);
@@ -668,7 +668,7 @@ fn side_by_side(results: &[Value]) {
 
 /// The targets of the performance work, each met or not in this run (printed, not asserted:
 /// the machines are shared and noisy).
-fn targets(results: &[Value], rs256: f64) {
+fn targets(results: &[Value], rs256: f64, prefilled: &str) {
     let get = |scenario: &str, field: &str| figure(results, scenario, field);
     let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
     let best_openbao_batch = get("openbao-raft-batch-64", "logins_per_sec")
@@ -706,15 +706,15 @@ fn targets(results: &[Value], rs256: f64) {
         },
         {
             let value = get("prefilled-sled-64", "start_seconds");
-            ("prefilled store: start after kill -9 (s)", value, "≤ 2", value.is_some_and(|v| v <= 2.0))
+            ("start after kill -9 (s)", value, "≤ 2", value.is_some_and(|v| v <= 2.0))
         },
         {
             let value = get("prefilled-sled-64", "load_rss_mb");
-            ("prefilled store: RSS under load (MB)", value, "≤ 150", value.is_some_and(|v| v <= 150.0))
+            ("RSS under load (MB)", value, "≤ 150", value.is_some_and(|v| v <= 150.0))
         },
         {
             let value = ratio(get("prefilled-sled-64", "logins_per_sec"), get("service-sled-64", "logins_per_sec"));
-            ("prefilled store: logins/s ÷ empty store", value, "≥ 0.9", value.is_some_and(|v| v >= 0.9))
+            ("logins/s ÷ empty store", value, "≥ 0.9", value.is_some_and(|v| v >= 0.9))
         },
         {
             let value = ratio(get("audit-file-64", "logins_per_sec"), get("service-sled-64", "logins_per_sec"));
@@ -729,6 +729,13 @@ fn targets(results: &[Value], rs256: f64) {
     println!("|---|---|---|---|");
     for (name, value, wanted, met) in checks {
         let Some(value) = value else { continue };
+        // The store targets are for 1,000,000 tokens; a quick run pre-fills fewer.
+        let name = match name {
+            "start after kill -9 (s)" | "RSS under load (MB)" | "logins/s ÷ empty store" => {
+                format!("{prefilled} live tokens: {name}")
+            }
+            other => other.to_owned(),
+        };
         println!("| {name} | {value:.2} | {wanted} | {} |", if met { "met" } else { "**not met**" });
     }
 }
