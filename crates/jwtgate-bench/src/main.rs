@@ -557,7 +557,9 @@ fn main() {
             let document = jwks(&[&keys.0]);
             TestServer::start(move |_| Reply::json(document.clone()))
         });
-        let sim = scenario.sim_tokens.then(|| Sim::start(SimConfig::default()).expect("kube-sim"));
+        let sim = scenario
+            .sim_tokens
+            .then(|| Sim::start(SimConfig { quiet: true, ..SimConfig::default() }).expect("kube-sim"));
         let mut server = match (scenario.target, &bao) {
             (Target::Jwtgate, _) => start_server(&binary, scenario.durable),
             (Target::OpenbaoDev, Some(bao)) => start_openbao(bao, false),

@@ -31,6 +31,8 @@ pub struct SimConfig {
     pub admin_token: String,
     /// The service-account signing key; generated from `spec.key_type` when `None`.
     pub signing_key: Option<SigningKey>,
+    /// No access log on stderr (a load generator running the simulator in its own process).
+    pub quiet: bool,
 }
 
 /// A running simulated cluster.
@@ -49,6 +51,7 @@ struct Shared {
     admin_token: String,
     jwks_uri: String,
     name: String,
+    quiet: bool,
 }
 
 impl Sim {
@@ -96,6 +99,7 @@ impl Sim {
             admin_token: admin_token.clone(),
             jwks_uri: format!("{external_url}/openid/v1/jwks"),
             name: config.spec.name.clone(),
+            quiet: config.quiet,
         });
         let data = web::Data::from(shared.clone());
         let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(handle)))
@@ -175,7 +179,9 @@ async fn handle(request: HttpRequest, body: web::Bytes, shared: web::Data<Shared
         HttpResponse::build(StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)).json(e.status())
     });
     // Paths and statuses only: never a token.
-    eprintln!("kube-sim[{}]: {} {} {}", shared.name, request.method(), path, response.status().as_u16());
+    if !shared.quiet {
+        eprintln!("kube-sim[{}]: {} {} {}", shared.name, request.method(), path, response.status().as_u16());
+    }
     response
 }
 
