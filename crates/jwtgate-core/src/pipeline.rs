@@ -146,7 +146,7 @@ impl Core {
                 let token = named.or_else(|| request.token.clone());
                 self.tokens.validate_wrapping(token.as_deref(), self.now()).await?;
                 if *action == WrapAction::Unwrap && presented_only && request.operation != Operation::List {
-                    trail.request(&body, &self.audit_time())?;
+                    trail.request(&body, || self.audit_time())?;
                     return self.tokens.unwrap(token, self.now()).await;
                 }
             }
@@ -194,7 +194,7 @@ impl Core {
         }
         let body = parse_body(&request.body)?;
         // Audit the request: nothing is handled unless a device recorded it.
-        trail.request(&body, &self.audit_time())?;
+        trail.request(&body, || self.audit_time())?;
         // Route, and issue the token of a login.
         let response = self.route(endpoint, caller, request, &body).await?;
         // Wrap the answer when asked (an empty one, 204, is not wrapped; a rewrap is already).

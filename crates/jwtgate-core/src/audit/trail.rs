@@ -63,10 +63,11 @@ impl Trail {
 
     /// Writes the request entry, before the request is handled: if no device takes it, the
     /// request is refused and nothing happens.
-    pub fn request(&mut self, body: &Body, time: &str) -> Result<(), Error> {
+    pub fn request(&mut self, body: &Body, time: impl FnOnce() -> String) -> Result<(), Error> {
         if !self.is_on() {
             return Ok(());
         }
+        let time = &time();
         self.request_written = true;
         self.serialise_sections(Some(body));
         let (caller, info, sections) = (self.caller.as_ref(), &self.info, &self.sections);
