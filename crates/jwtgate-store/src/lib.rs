@@ -9,12 +9,14 @@ mod backup;
 mod commit;
 mod engine;
 mod error;
+mod postgres;
 mod records;
 mod tokens;
 
 pub use commit::Durable;
 pub use engine::{Batch, Conflict, Engine, Pairs, Write};
 pub use error::StoreError;
+pub use postgres::{PostgresEngine, PostgresOptions};
 pub use records::{AuditDevice, KeyRing, Mount, Policy, RingKey, TokenRecord, Tune, RECORD_VERSION};
 pub use tokens::UseOutcome;
 
@@ -96,13 +98,20 @@ impl Store {
             }
         };
         restrict_permissions(&path)?;
-        let engine: Arc<dyn Engine> = Arc::new(SledEngine { db });
-        let fsync = options.fsync.then(|| path.join("db"));
-        let commit = GroupCommit::start(engine.clone(), fsync);
-        let salt = prepare_meta(engine.as_ref(), &commit, &path, existed)?;
+        let store = Store::on_engine(Arc::new(SledEngine { db }), options, existed)?;
         if marker.exists() {
             std::fs::remove_file(&marker).map_err(|source| StoreError::Io { path: marker.clone(), source })?;
         }
+        Ok(store)
+    }
+
+    /// The typed store on an opened engine: the schema checked (or created with a new salt
+    /// when the engine is empty and did not hold data before), the group commit started.
+    fn on_engine(engine: Arc<dyn Engine>, options: &Options, existed: bool) -> Result<Store, StoreError> {
+        let path = options.path.clone();
+        let fsync = options.fsync.then(|| path.join("db"));
+        let commit = GroupCommit::start(engine.clone(), fsync);
+        let salt = prepare_meta(engine.as_ref(), &commit, &path, existed)?;
         let hasher = hmac::Key::new(hmac::HMAC_SHA256, &salt);
         let token_records = Arc::new(AtomicI64::new(0));
         let counting = match saved_count(engine.as_ref(), &commit)? {

@@ -2,14 +2,18 @@
 //! printing each token only after the call that made it durable returned. The test kills it
 //! with SIGKILL at a random moment and checks that everything printed survived.
 //!
-//! Usage: `store-crash-child <database path>`; runs until killed.
+//! Usage: `store-crash-child <database path | postgresql://URL>`; runs until killed.
 
-use jwtgate_store::{Options, Store, TokenRecord};
+use jwtgate_store::{Options, PostgresOptions, Store, TokenRecord};
 use std::io::Write;
 
 fn main() {
-    let path = std::env::args().nth(1).expect("usage: store-crash-child <database path>");
-    let store = Store::open(&Options::new(path)).unwrap_or_else(|error| {
+    let target = std::env::args().nth(1).expect("usage: store-crash-child <database path | postgresql://URL>");
+    let opened = match target.starts_with("postgresql://") {
+        true => Store::open_postgres(&PostgresOptions::new(target)),
+        false => Store::open(&Options::new(target)),
+    };
+    let store = opened.unwrap_or_else(|error| {
         eprintln!("store-crash-child: {error}");
         std::process::exit(2)
     });

@@ -23,15 +23,29 @@ impl XorShift {
 
 #[test]
 fn acknowledged_writes_survive_kill_9() {
-    let iterations: usize = std::env::var("JWTGATE_CRASH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let reopen = || Store::open(&Options::new(&path));
+    survives_kill_9(path.to_str().unwrap(), &reopen, 30);
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_on_postgresql() {
+    let Some(server) = crate::postgres::PgServer::start() else { return };
+    let reopen = || Store::open_postgres(&jwtgate_store::PostgresOptions::new(&server.url));
+    survives_kill_9(&server.url, &reopen, 10);
+}
+
+/// `target`: the child's database, a sled path or a PostgreSQL URL.
+fn survives_kill_9(target: &str, reopen: &dyn Fn() -> Result<Store, jwtgate_store::StoreError>, default: usize) {
+    let iterations: usize =
+        std::env::var("JWTGATE_CRASH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let seed: u64 = std::env::var("JWTGATE_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
         let mut bytes = [0u8; 8];
         aws_lc_rs::rand::fill(&mut bytes).unwrap();
         u64::from_le_bytes(bytes) | 1
     });
     let mut random = XorShift(seed);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
     let mut live: BTreeSet<String> = BTreeSet::new();
     let mut revoked: BTreeSet<String> = BTreeSet::new();
     let mut acknowledged_total = 0;
@@ -40,7 +54,7 @@ fn acknowledged_writes_survive_kill_9() {
     for iteration in 0..iterations {
         let context = format!("iteration {iteration}, seed {seed} (rerun with JWTGATE_CRASH_SEED={seed})");
         let mut child =
-            Command::new(env!("CARGO_BIN_EXE_store-crash-child")).arg(&path).stdout(Stdio::piped()).spawn().unwrap();
+            Command::new(env!("CARGO_BIN_EXE_store-crash-child")).arg(target).stdout(Stdio::piped()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let reader =
             std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>());
@@ -65,7 +79,7 @@ fn acknowledged_writes_survive_kill_9() {
                 _ => {}
             }
         }
-        let store = Store::open(&Options::new(&path)).unwrap_or_else(|e| panic!("{context}: reopen failed: {e}"));
+        let store = reopen().unwrap_or_else(|e| panic!("{context}: reopen failed: {e}"));
         let lost: Vec<usize> = order
             .iter()
             .enumerate()

@@ -6,6 +6,7 @@ mod crash;
 mod durability;
 mod golden;
 mod model;
+mod postgres;
 mod tokens;
 
 use jwtgate_store::{Options, Store, TokenRecord};

@@ -1,0 +1,367 @@
+//! The [`Engine`] on PostgreSQL: one table of `bytea` keys and values, so the typed store, its
+//! record versions and token HMACs are the same as on sled. A batch is one transaction and is
+//! durable when its commit returns (PostgreSQL's `synchronous_commit`), so `flush` has nothing
+//! left to do; compare-and-swap locks the row (`SELECT ... FOR UPDATE`), and an insert that
+//! races another insert of the same key loses on the primary key.
+//!
+//! The `postgres` client is synchronous and runs its own small runtime per connection: call it
+//! from threads that are not inside an async runtime (the commit thread, `spawn_blocking`).
+
+use crate::engine::{Batch, Conflict, Engine, Pairs, Write};
+use crate::error::StoreError;
+use crate::{Options, Store};
+use postgres::error::SqlState;
+use postgres::{Client, NoTls};
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+/// `[storage.postgresql]`.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// `postgresql://user:password@host:port/database` or libpq's `key=value` form.
+    pub connection_url: String,
+    /// The table holding every key (created on first start).
+    pub table: String,
+    pub max_connections: usize,
+    pub connect_timeout: Duration,
+}
+
+impl PostgresOptions {
+    pub fn new(connection_url: impl Into<String>) -> PostgresOptions {
+        PostgresOptions {
+            connection_url: connection_url.into(),
+            table: "jwtgate_kv".into(),
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Store {
+    /// Opens the store on PostgreSQL, creating its table if this is the first replica to start.
+    pub fn open_postgres(options: &PostgresOptions) -> Result<Store, StoreError> {
+        let engine = PostgresEngine::connect(options)?;
+        let existed = !engine.is_empty();
+        // Named in errors the way a path names a sled database; never with the password.
+        let name = format!("postgresql table {}", options.table);
+        Store::on_engine(std::sync::Arc::new(engine), &Options::new(name), existed)
+    }
+}
+
+#[derive(Debug)]
+pub struct PostgresEngine {
+    config: postgres::Config,
+    max_connections: usize,
+    pool: Mutex<Pool>,
+    returned: Condvar,
+    queries: Queries,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Client>,
+    open: usize,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pool {{ idle: {}, open: {} }}", self.idle.len(), self.open)
+    }
+}
+
+/// The statements, with the checked table name in them.
+#[derive(Debug)]
+struct Queries {
+    get: String,
+    range: String,
+    from: String,
+    count_range: String,
+    count_from: String,
+    lock: String,
+    insert: String,
+    update: String,
+    delete: String,
+    upsert_all: String,
+    delete_all: String,
+    any: String,
+}
+
+impl Queries {
+    /// `table` is checked ([`checked_table`]) and quoted, so a reserved word is a name too.
+    fn new(table: &str) -> Queries {
+        let table = format!("\"{table}\"");
+        Queries {
+            get: format!("SELECT value FROM {table} WHERE key = $1"),
+            range: format!("SELECT key, value FROM {table} WHERE key >= $1 AND key < $2 ORDER BY key LIMIT $3"),
+            from: format!("SELECT key, value FROM {table} WHERE key >= $1 ORDER BY key LIMIT $2"),
+            count_range: format!("SELECT count(*) FROM {table} WHERE key >= $1 AND key < $2"),
+            count_from: format!("SELECT count(*) FROM {table} WHERE key >= $1"),
+            lock: format!("SELECT value FROM {table} WHERE key = $1 FOR UPDATE"),
+            insert: format!("INSERT INTO {table} (key, value) VALUES ($1, $2)"),
+            update: format!("UPDATE {table} SET value = $2 WHERE key = $1"),
+            delete: format!("DELETE FROM {table} WHERE key = $1"),
+            upsert_all: format!(
+                "INSERT INTO {table} (key, value) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+            ),
+            delete_all: format!("DELETE FROM {table} WHERE key = ANY($1)"),
+            any: format!("SELECT EXISTS (SELECT 1 FROM {table})"),
+        }
+    }
+}
+
+/// A table name is put into statements, so only a plain lower-case identifier is accepted.
+fn checked_table(table: &str) -> Result<&str, StoreError> {
+    let mut chars = table.chars();
+    let plain = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && table.len() <= 63;
+    match plain {
+        true => Ok(table),
+        false => Err(StoreError::Engine(format!(
+            "storage.postgresql.table {table:?} must be a lower-case identifier (a-z, 0-9, _; at most 63)"
+        ))),
+    }
+}
+
+fn engine_error(error: postgres::Error) -> StoreError {
+    match error.as_db_error() {
+        Some(db) => StoreError::Engine(format!("postgresql: {} ({})", db.message(), db.code().code())),
+        None => StoreError::Engine(format!("postgresql: {error}")),
+    }
+}
+
+/// A connection taken from the pool; it goes back when dropped (unless it broke).
+struct Lease<'a> {
+    engine: &'a PostgresEngine,
+    client: Option<Client>,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("a lease holds its client until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().expect("a lease holds its client until dropped")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let mut pool = self.engine.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        match self.client.take().filter(|client| !client.is_closed()) {
+            Some(client) => pool.idle.push(client),
+            None => pool.open -= 1,
+        }
+        drop(pool);
+        self.engine.returned.notify_one();
+    }
+}
+
+impl PostgresEngine {
+    /// Connects once (so a wrong URL fails at start) and creates the table, under an advisory
+    /// lock so that replicas starting together do not race.
+    pub fn connect(options: &PostgresOptions) -> Result<PostgresEngine, StoreError> {
+        let table = checked_table(&options.table)?;
+        let mut config: postgres::Config = options
+            .connection_url
+            .parse()
+            .map_err(|error| StoreError::Engine(format!("storage.postgresql.connection_url: {error}")))?;
+        config.connect_timeout(options.connect_timeout);
+        let engine = PostgresEngine {
+            config,
+            max_connections: options.max_connections.max(1),
+            pool: Mutex::new(Pool::default()),
+            returned: Condvar::new(),
+            queries: Queries::new(table),
+        };
+        let mut client = engine.lease()?;
+        let mut schema = client.transaction().map_err(engine_error)?;
+        schema.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&table]).map_err(engine_error)?;
+        schema
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS \"{table}\" (key bytea PRIMARY KEY, value bytea NOT NULL)"
+            ))
+            .map_err(engine_error)?;
+        schema.commit().map_err(engine_error)?;
+        drop(client);
+        Ok(engine)
+    }
+
+    fn lease(&self) -> Result<Lease<'_>, StoreError> {
+        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(client) = pool.idle.pop() {
+                if client.is_closed() {
+                    pool.open -= 1;
+                    continue;
+                }
+                return Ok(Lease { engine: self, client: Some(client) });
+            }
+            if pool.open < self.max_connections {
+                pool.open += 1;
+                drop(pool);
+                return match self.config.connect(NoTls) {
+                    Ok(client) => Ok(Lease { engine: self, client: Some(client) }),
+                    Err(error) => {
+                        self.pool.lock().unwrap_or_else(PoisonError::into_inner).open -= 1;
+                        self.returned.notify_one();
+                        Err(engine_error(error))
+                    }
+                };
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn pairs(rows: Vec<postgres::Row>) -> Pairs {
+        rows.into_iter().map(|row| (row.get(0), row.get(1))).collect()
+    }
+
+    fn count(rows: &postgres::Row) -> usize {
+        usize::try_from(rows.get::<_, i64>(0)).unwrap_or(0)
+    }
+}
+
+/// The first key after every key that starts with `prefix`; `None` when there is none.
+fn after_prefix(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+fn limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+impl Engine for PostgresEngine {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = self.lease()?.query_opt(&self.queries.get, &[&key]).map_err(engine_error)?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    fn scan_prefix(&self, prefix: &[u8], count: usize) -> Result<Pairs, StoreError> {
+        let mut client = self.lease()?;
+        let rows = match after_prefix(prefix) {
+            Some(end) => client.query(&self.queries.range, &[&prefix, &end, &limit(count)]),
+            None => client.query(&self.queries.from, &[&prefix, &limit(count)]),
+        };
+        Ok(Self::pairs(rows.map_err(engine_error)?))
+    }
+
+    fn scan_range(&self, start: &[u8], end: &[u8], count: usize) -> Result<Pairs, StoreError> {
+        let rows = self.lease()?.query(&self.queries.range, &[&start, &end, &limit(count)]).map_err(engine_error)?;
+        Ok(Self::pairs(rows))
+    }
+
+    fn compare_and_swap(
+        &self,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<Result<(), Conflict>, StoreError> {
+        let mut client = self.lease()?;
+        let mut swap = client.transaction().map_err(engine_error)?;
+        let current: Option<Vec<u8>> =
+            swap.query_opt(&self.queries.lock, &[&key]).map_err(engine_error)?.map(|row| row.get(0));
+        if current.as_deref() != expected {
+            return Ok(Err(Conflict));
+        }
+        let written = match (expected, new) {
+            (_, None) => swap.execute(&self.queries.delete, &[&key]),
+            // Absent and not locked: a concurrent insert of the same key wins on the primary key.
+            (None, Some(value)) => swap.execute(&self.queries.insert, &[&key, &value]),
+            (Some(_), Some(value)) => swap.execute(&self.queries.update, &[&key, &value]),
+        };
+        match written.and_then(|_| swap.commit()) {
+            Ok(()) => Ok(Ok(())),
+            Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => Ok(Err(Conflict)),
+            Err(error) => Err(engine_error(error)),
+        }
+    }
+
+    fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        // Each key's last write, as if the writes were applied in order: one upsert of all puts
+        // and one delete of all deletes, in one transaction.
+        let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for write in batch.0 {
+            match write {
+                Write::Put(key, value) => last.insert(key, Some(value)),
+                Write::Delete(key) => last.insert(key, None),
+            };
+        }
+        let (mut put_keys, mut put_values, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
+        for (key, value) in last {
+            match value {
+                Some(value) => {
+                    put_keys.push(key);
+                    put_values.push(value);
+                }
+                None => deleted.push(key),
+            }
+        }
+        let mut client = self.lease()?;
+        let mut apply = client.transaction().map_err(engine_error)?;
+        if !put_keys.is_empty() {
+            apply.execute(&self.queries.upsert_all, &[&put_keys, &put_values]).map_err(engine_error)?;
+        }
+        if !deleted.is_empty() {
+            apply.execute(&self.queries.delete_all, &[&deleted]).map_err(engine_error)?;
+        }
+        apply.commit().map_err(engine_error)
+    }
+
+    /// Every applied batch was committed, and a commit is durable when it returns.
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn is_empty(&self) -> bool {
+        let any = self.lease().and_then(|mut c| c.query_one(&self.queries.any, &[]).map_err(engine_error));
+        // An engine that cannot answer is not taken for an empty one.
+        any.is_ok_and(|row| !row.get::<_, bool>(0))
+    }
+
+    fn count_prefix(&self, prefix: &[u8]) -> Result<usize, StoreError> {
+        let mut client = self.lease()?;
+        let row = match after_prefix(prefix) {
+            Some(end) => client.query_one(&self.queries.count_range, &[&prefix, &end]),
+            None => client.query_one(&self.queries.count_from, &[&prefix]),
+        };
+        Ok(Self::count(&row.map_err(engine_error)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_of_a_prefix_range() {
+        let cases: [(&[u8], Option<&[u8]>); 4] =
+            [(b"token/", Some(b"token0")), (b"a\xff", Some(b"b")), (b"\xff\xff", None), (b"", None)];
+        for (prefix, end) in cases {
+            assert_eq!(after_prefix(prefix).as_deref(), end, "{prefix:?}");
+        }
+    }
+
+    #[test]
+    fn only_plain_table_names_reach_a_statement() {
+        for good in ["jwtgate_kv", "_t1", "kv"] {
+            assert!(checked_table(good).is_ok(), "{good}");
+        }
+        for bad in ["", "KV", "1kv", "kv; drop table x", "kv-x", "\"kv\"", &"k".repeat(64)] {
+            assert!(checked_table(bad).is_err(), "{bad}");
+        }
+    }
+}
