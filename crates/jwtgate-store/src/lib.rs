@@ -344,9 +344,8 @@ impl Store {
     }
 }
 
-/// The live-token count: the one a clean shutdown left (deleted durably before any write, so a
-/// later crash never reuses it), else a key scan (a million tokens take seconds).
-/// The count a clean shutdown left, taken (a crash after this open must not find it stale).
+/// The live-token count a clean shutdown left, deleted durably before any write, so a later
+/// crash never finds it stale.
 fn saved_count(engine: &dyn Engine, commit: &GroupCommit) -> Result<Option<i64>, StoreError> {
     let Some(saved) = engine.get(b"meta/token_count")? else { return Ok(None) };
     let mut batch = Batch::default();
@@ -398,9 +397,8 @@ impl Store {
         matches!(*counting, Counting::Done)
     }
 
-    /// The gauge is now exact (an import replaced what was stored).
+    /// The gauge is now exact (an import replaced what was stored, after `finish_counting`).
     pub(crate) fn counted(&self) {
-        self.finish_counting();
         *self.counting.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Counting::Done;
     }
 }

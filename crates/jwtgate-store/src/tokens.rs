@@ -489,9 +489,8 @@ impl Store {
     }
 
     /// Stored token records, without scanning (a gauge for metrics: expired records count
-    /// until the sweeper removes them).
-    /// After a crash the first call starts a background count; until it lands only the
-    /// tokens written since the start are counted.
+    /// until the sweeper removes them). After a crash the first call starts a background
+    /// count; until it lands only the tokens written since the start are counted.
     pub fn token_records(&self) -> i64 {
         self.start_counting();
         self.token_records.load(std::sync::atomic::Ordering::Relaxed).max(0)
