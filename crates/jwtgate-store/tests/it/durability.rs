@@ -169,19 +169,7 @@ fn concurrent_writers_share_flushes() {
     let (_dir, store) = temp_store();
     let store = Arc::new(store);
     let before = store.flush_count();
-    let threads: Vec<_> = (0..16)
-        .map(|t| {
-            let store = store.clone();
-            std::thread::spawn(move || {
-                for i in 0..50 {
-                    store.create_token(&format!("hvs.{t}-{i}"), &record(&format!("a{t}-{i}"), 60)).unwrap();
-                }
-            })
-        })
-        .collect();
-    for thread in threads {
-        thread.join().unwrap();
-    }
+    create_concurrently(&store, 16, 50);
     let flushes = store.flush_count() - before;
     assert_eq!(store.token_count().unwrap(), 800);
     assert!(flushes < 800, "800 durable writes took {flushes} flushes");

@@ -39,3 +39,18 @@ pub fn record(accessor: &str, ttl: i64) -> TokenRecord {
         ..TokenRecord::default()
     }
 }
+
+/// `threads` threads creating `per_thread` tokens each at once: `hvs.<t>-<i>`, accessor `a<t>-<i>`.
+pub fn create_concurrently(store: &std::sync::Arc<Store>, threads: usize, per_thread: usize) {
+    let writers: Vec<_> = (0..threads)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..per_thread {
+                    store.create_token(&format!("hvs.{t}-{i}"), &record(&format!("a{t}-{i}"), 60)).unwrap();
+                }
+            })
+        })
+        .collect();
+    writers.into_iter().for_each(|writer| writer.join().unwrap());
+}
