@@ -4,8 +4,9 @@
 //! left to do; compare-and-swap locks the row (`SELECT ... FOR UPDATE`), and an insert that
 //! races another insert of the same key loses on the primary key.
 //!
-//! The `postgres` client is synchronous and runs its own small runtime per connection: call it
-//! from threads that are not inside an async runtime (the commit thread, `spawn_blocking`).
+//! The `postgres` client is synchronous and runs its own small runtime per connection, which
+//! cannot start on a thread that is already driving one (an actix worker): a call made there
+//! moves to a thread of its own for its duration ([`off_runtime`]).
 
 use crate::engine::{Batch, Conflict, Engine, Pairs, Write};
 use crate::error::StoreError;
@@ -125,6 +126,15 @@ fn checked_table(table: &str) -> Result<&str, StoreError> {
     }
 }
 
+/// Runs `work` where the client's runtime may block: here, or on a scoped thread when this
+/// thread is inside an async runtime.
+fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return work();
+    }
+    std::thread::scope(|scope| scope.spawn(work).join()).unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 fn engine_error(error: postgres::Error) -> StoreError {
     match error.as_db_error() {
         Some(db) => StoreError::Engine(format!("postgresql: {} ({})", db.message(), db.code().code())),
@@ -167,6 +177,10 @@ impl PostgresEngine {
     /// Connects once (so a wrong URL fails at start) and creates the table, under an advisory
     /// lock so that replicas starting together do not race.
     pub fn connect(options: &PostgresOptions) -> Result<PostgresEngine, StoreError> {
+        off_runtime(|| PostgresEngine::connect_here(options))
+    }
+
+    fn connect_here(options: &PostgresOptions) -> Result<PostgresEngine, StoreError> {
         let table = checked_table(&options.table)?;
         let mut config: postgres::Config = options
             .connection_url
@@ -246,22 +260,29 @@ fn limit(limit: usize) -> i64 {
 
 impl Engine for PostgresEngine {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let row = self.lease()?.query_opt(&self.queries.get, &[&key]).map_err(engine_error)?;
-        Ok(row.map(|row| row.get(0)))
+        off_runtime(|| {
+            let row = self.lease()?.query_opt(&self.queries.get, &[&key]).map_err(engine_error)?;
+            Ok(row.map(|row| row.get(0)))
+        })
     }
 
     fn scan_prefix(&self, prefix: &[u8], count: usize) -> Result<Pairs, StoreError> {
-        let mut client = self.lease()?;
-        let rows = match after_prefix(prefix) {
-            Some(end) => client.query(&self.queries.range, &[&prefix, &end, &limit(count)]),
-            None => client.query(&self.queries.from, &[&prefix, &limit(count)]),
-        };
-        Ok(Self::pairs(rows.map_err(engine_error)?))
+        off_runtime(|| {
+            let mut client = self.lease()?;
+            let rows = match after_prefix(prefix) {
+                Some(end) => client.query(&self.queries.range, &[&prefix, &end, &limit(count)]),
+                None => client.query(&self.queries.from, &[&prefix, &limit(count)]),
+            };
+            Ok(Self::pairs(rows.map_err(engine_error)?))
+        })
     }
 
     fn scan_range(&self, start: &[u8], end: &[u8], count: usize) -> Result<Pairs, StoreError> {
-        let rows = self.lease()?.query(&self.queries.range, &[&start, &end, &limit(count)]).map_err(engine_error)?;
-        Ok(Self::pairs(rows))
+        off_runtime(|| {
+            let rows =
+                self.lease()?.query(&self.queries.range, &[&start, &end, &limit(count)]).map_err(engine_error)?;
+            Ok(Self::pairs(rows))
+        })
     }
 
     fn compare_and_swap(
@@ -270,55 +291,59 @@ impl Engine for PostgresEngine {
         expected: Option<&[u8]>,
         new: Option<&[u8]>,
     ) -> Result<Result<(), Conflict>, StoreError> {
-        let mut client = self.lease()?;
-        let mut swap = client.transaction().map_err(engine_error)?;
-        let current: Option<Vec<u8>> =
-            swap.query_opt(&self.queries.lock, &[&key]).map_err(engine_error)?.map(|row| row.get(0));
-        if current.as_deref() != expected {
-            return Ok(Err(Conflict));
-        }
-        let written = match (expected, new) {
-            (_, None) => swap.execute(&self.queries.delete, &[&key]),
-            // Absent and not locked: a concurrent insert of the same key wins on the primary key.
-            (None, Some(value)) => swap.execute(&self.queries.insert, &[&key, &value]),
-            (Some(_), Some(value)) => swap.execute(&self.queries.update, &[&key, &value]),
-        };
-        match written.and_then(|_| swap.commit()) {
-            Ok(()) => Ok(Ok(())),
-            Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => Ok(Err(Conflict)),
-            Err(error) => Err(engine_error(error)),
-        }
+        off_runtime(|| {
+            let mut client = self.lease()?;
+            let mut swap = client.transaction().map_err(engine_error)?;
+            let current: Option<Vec<u8>> =
+                swap.query_opt(&self.queries.lock, &[&key]).map_err(engine_error)?.map(|row| row.get(0));
+            if current.as_deref() != expected {
+                return Ok(Err(Conflict));
+            }
+            let written = match (expected, new) {
+                (_, None) => swap.execute(&self.queries.delete, &[&key]),
+                // Absent and not locked: a concurrent insert of the same key wins on the primary key.
+                (None, Some(value)) => swap.execute(&self.queries.insert, &[&key, &value]),
+                (Some(_), Some(value)) => swap.execute(&self.queries.update, &[&key, &value]),
+            };
+            match written.and_then(|_| swap.commit()) {
+                Ok(()) => Ok(Ok(())),
+                Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => Ok(Err(Conflict)),
+                Err(error) => Err(engine_error(error)),
+            }
+        })
     }
 
     fn apply(&self, batch: Batch) -> Result<(), StoreError> {
-        // Each key's last write, as if the writes were applied in order: one upsert of all puts
-        // and one delete of all deletes, in one transaction.
-        let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-        for write in batch.0 {
-            match write {
-                Write::Put(key, value) => last.insert(key, Some(value)),
-                Write::Delete(key) => last.insert(key, None),
-            };
-        }
-        let (mut put_keys, mut put_values, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
-        for (key, value) in last {
-            match value {
-                Some(value) => {
-                    put_keys.push(key);
-                    put_values.push(value);
-                }
-                None => deleted.push(key),
+        off_runtime(|| {
+            // Each key's last write, as if the writes were applied in order: one upsert of all puts
+            // and one delete of all deletes, in one transaction.
+            let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+            for write in batch.0 {
+                match write {
+                    Write::Put(key, value) => last.insert(key, Some(value)),
+                    Write::Delete(key) => last.insert(key, None),
+                };
             }
-        }
-        let mut client = self.lease()?;
-        let mut apply = client.transaction().map_err(engine_error)?;
-        if !put_keys.is_empty() {
-            apply.execute(&self.queries.upsert_all, &[&put_keys, &put_values]).map_err(engine_error)?;
-        }
-        if !deleted.is_empty() {
-            apply.execute(&self.queries.delete_all, &[&deleted]).map_err(engine_error)?;
-        }
-        apply.commit().map_err(engine_error)
+            let (mut put_keys, mut put_values, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
+            for (key, value) in last {
+                match value {
+                    Some(value) => {
+                        put_keys.push(key);
+                        put_values.push(value);
+                    }
+                    None => deleted.push(key),
+                }
+            }
+            let mut client = self.lease()?;
+            let mut apply = client.transaction().map_err(engine_error)?;
+            if !put_keys.is_empty() {
+                apply.execute(&self.queries.upsert_all, &[&put_keys, &put_values]).map_err(engine_error)?;
+            }
+            if !deleted.is_empty() {
+                apply.execute(&self.queries.delete_all, &[&deleted]).map_err(engine_error)?;
+            }
+            apply.commit().map_err(engine_error)
+        })
     }
 
     /// Every applied batch was committed, and a commit is durable when it returns.
@@ -327,18 +352,22 @@ impl Engine for PostgresEngine {
     }
 
     fn is_empty(&self) -> bool {
-        let any = self.lease().and_then(|mut c| c.query_one(&self.queries.any, &[]).map_err(engine_error));
-        // An engine that cannot answer is not taken for an empty one.
-        any.is_ok_and(|row| !row.get::<_, bool>(0))
+        off_runtime(|| {
+            let any = self.lease().and_then(|mut c| c.query_one(&self.queries.any, &[]).map_err(engine_error));
+            // An engine that cannot answer is not taken for an empty one.
+            any.is_ok_and(|row| !row.get::<_, bool>(0))
+        })
     }
 
     fn count_prefix(&self, prefix: &[u8]) -> Result<usize, StoreError> {
-        let mut client = self.lease()?;
-        let row = match after_prefix(prefix) {
-            Some(end) => client.query_one(&self.queries.count_range, &[&prefix, &end]),
-            None => client.query_one(&self.queries.count_from, &[&prefix]),
-        };
-        Ok(Self::count(&row.map_err(engine_error)?))
+        off_runtime(|| {
+            let mut client = self.lease()?;
+            let row = match after_prefix(prefix) {
+                Some(end) => client.query_one(&self.queries.count_range, &[&prefix, &end]),
+                None => client.query_one(&self.queries.count_from, &[&prefix]),
+            };
+            Ok(Self::count(&row.map_err(engine_error)?))
+        })
     }
 }
 

@@ -1,5 +1,8 @@
 //! What the binary's tests share: start `jwtgate server` on a port it picks itself and wait
-//! for its ready line (no bind-probe-rebind race), Vault requests over HTTP, token fixtures.
+//! for its ready line (no bind-probe-rebind race), Vault requests over HTTP, token fixtures,
+//! a PostgreSQL server of the test's own.
+
+pub mod postgres;
 
 use jwtgate_verifier::testkit::TestKey;
 use serde_json::{json, Value};

@@ -20,8 +20,9 @@ usage: jwtgate <command> [options] [args]
 Server:
   server [--config FILE] [--dev] [--dev-root-token-id ID] [--dev-listen-address ADDR]
          [--listen-address ADDR] [--data-dir DIR]
-      --config FILE   TOML, JSON or YAML in Vault's layout (listener.tcp, storage.sled,
-                      default_lease_ttl, max_lease_ttl, log_level, log_format); JWTGATE_*
+      --config FILE   TOML, JSON or YAML in Vault's layout (listener.tcp, storage.sled or
+                      storage.postgresql (preview), default_lease_ttl, max_lease_ttl,
+                      log_level, log_format); JWTGATE_*
                       variables override it (JWTGATE_LISTENER__TCP__ADDRESS=...)
       --dev           a temporary store, already initialised, plain HTTP; prints the root token
       no flags        127.0.0.1:8200 over plain HTTP, state in ./jwtgate-data, waits for init
@@ -237,8 +238,16 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
     let temporary =
         if args.dev { Some(tempfile::tempdir().map_err(|e| format!("create a temporary store: {e}"))?) } else { None };
     let data_dir = temporary.as_ref().map_or_else(|| settings.data_dir.clone(), |dir| dir.path().join("data"));
-    let options = Options { fsync: settings.fsync, ..Options::new(&data_dir) };
-    let store = Arc::new(Store::open(&options).map_err(|e| e.to_string())?);
+    let store = match (&settings.postgresql, &temporary) {
+        (Some(postgres), None) => Store::open_postgres(&jwtgate_store::PostgresOptions {
+            connection_url: postgres.connection_url.clone(),
+            table: postgres.table.clone(),
+            max_connections: postgres.max_connections,
+            connect_timeout: std::time::Duration::from_secs(postgres.connect_timeout),
+        }),
+        _ => Store::open(&Options { fsync: settings.fsync, ..Options::new(&data_dir) }),
+    };
+    let store = Arc::new(store.map_err(|e| e.to_string())?);
     let clock: jwtgate_core::Clock = Arc::new(clock::now);
     let mut dev_root = None;
     if args.dev {

@@ -1,6 +1,7 @@
 //! Server configuration: `--config FILE` (TOML, JSON or YAML, chosen by extension) in Vault's
 //! layout, then `JWTGATE_*` environment overrides (`JWTGATE_LISTENER__TCP__ADDRESS`,
-//! `JWTGATE_STORAGE__SLED__PATH`, `JWTGATE_LOG_LEVEL`, ...). Unknown keys are errors naming the key.
+//! `JWTGATE_STORAGE__SLED__PATH`, `JWTGATE_STORAGE__POSTGRESQL__CONNECTION_URL`,
+//! `JWTGATE_LOG_LEVEL`, ...). Unknown keys are errors naming the key.
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -42,6 +43,26 @@ struct RawTelemetry {
 #[serde(deny_unknown_fields)]
 struct RawStorage {
     sled: Option<RawSled>,
+    postgresql: Option<RawPostgres>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPostgres {
+    connection_url: Option<String>,
+    max_connections: Option<usize>,
+    table: Option<String>,
+    connect_timeout: Option<String>,
+}
+
+/// `[storage.postgresql]`: the store on PostgreSQL instead of sled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Postgres {
+    pub connection_url: String,
+    pub max_connections: usize,
+    pub table: String,
+    /// Seconds.
+    pub connect_timeout: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +80,8 @@ pub struct Settings {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub data_dir: PathBuf,
     pub fsync: bool,
+    /// Set: the store is on PostgreSQL and `data_dir` is not used.
+    pub postgresql: Option<Postgres>,
     pub default_lease_ttl: i64,
     pub max_lease_ttl: i64,
     pub log_level: String,
@@ -90,6 +113,7 @@ impl Settings {
             tls: None,
             data_dir: "./jwtgate-data".into(),
             fsync: false,
+            postgresql: None,
             default_lease_ttl: jwtgate_core::SYSTEM_TTL,
             max_lease_ttl: jwtgate_core::SYSTEM_TTL,
             log_level: "info".into(),
@@ -144,11 +168,28 @@ impl Settings {
                 return Err(format!("invalid configuration: log_format = {other:?} (expected \"text\" or \"json\")"))
             }
         };
-        if let Some(sled) = raw.storage.and_then(|s| s.sled) {
+        let storage = raw.storage.unwrap_or_default();
+        if storage.sled.is_some() && storage.postgresql.is_some() {
+            return Err("invalid configuration: storage.sled and storage.postgresql are both set; choose one".into());
+        }
+        if let Some(sled) = storage.sled {
             if let Some(path) = sled.path {
                 settings.data_dir = path;
             }
             settings.fsync = sled.fsync.unwrap_or(false);
+        }
+        if let Some(postgres) = storage.postgresql {
+            let connection_url = postgres
+                .connection_url
+                .filter(|url| !url.is_empty())
+                .ok_or("invalid configuration: storage.postgresql.connection_url is required")?;
+            let connect_timeout = duration("storage.postgresql.connect_timeout", postgres.connect_timeout, 5)?;
+            settings.postgresql = Some(Postgres {
+                connection_url,
+                max_connections: postgres.max_connections.filter(|n| *n > 0).unwrap_or(16),
+                table: postgres.table.unwrap_or_else(|| "jwtgate_kv".into()),
+                connect_timeout: u64::try_from(connect_timeout).unwrap_or(5),
+            });
         }
         let tcp = raw.listener.and_then(|l| l.tcp).unwrap_or_default();
         settings.unauthenticated_metrics =
@@ -223,6 +264,30 @@ mod tests {
     }
 
     #[test]
+    fn postgresql_storage_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            &dir,
+            "pg.toml",
+            "[listener.tcp]\ntls_disable = true\n[storage.postgresql]\nconnection_url = \"postgresql://jwtgate@db:5432/jwtgate\"\nmax_connections = 4\nconnect_timeout = \"2s\"\n",
+        );
+        let settings = Settings::load(Some(&file), Vec::new()).unwrap();
+        let expected = super::Postgres {
+            connection_url: "postgresql://jwtgate@db:5432/jwtgate".into(),
+            max_connections: 4,
+            table: "jwtgate_kv".into(),
+            connect_timeout: 2,
+        };
+        assert_eq!(settings.postgresql, Some(expected));
+        let env = vec![("JWTGATE_STORAGE__POSTGRESQL__CONNECTION_URL".to_owned(), "postgresql://h/db".to_owned())];
+        let from_env = Settings::load(None, env).unwrap().postgresql.unwrap();
+        assert_eq!(
+            (from_env.connection_url.as_str(), from_env.max_connections, from_env.connect_timeout),
+            ("postgresql://h/db", 16, 5)
+        );
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let cases = [
@@ -231,6 +296,17 @@ mod tests {
             ("tls.toml", "[listener.tcp]\naddress = \"127.0.0.1:1\"\n", "needs tls_cert_file and tls_key_file"),
             ("ttl.toml", "max_lease_ttl = \"soon\"\n", "max_lease_ttl = \"soon\" is not a positive duration"),
             ("format.toml", "log_format = \"xml\"\n", "log_format = \"xml\""),
+            (
+                "both.toml",
+                "[storage.sled]\npath = \"/d\"\n[storage.postgresql]\nconnection_url = \"postgresql://h/db\"\n",
+                "choose one",
+            ),
+            ("nourl.toml", "[storage.postgresql]\ntable = \"kv\"\n", "connection_url is required"),
+            (
+                "pgtimeout.toml",
+                "[storage.postgresql]\nconnection_url = \"postgresql://h/db\"\nconnect_timeout = \"soon\"\n",
+                "connect_timeout = \"soon\"",
+            ),
         ];
         for (name, text, needle) in cases {
             let error = Settings::load(Some(&write(&dir, name, text)), Vec::new()).unwrap_err();

@@ -81,6 +81,43 @@ fn state_survives_a_restart() {
     server.stop();
 }
 
+/// `[storage.postgresql]` (here by its `JWTGATE_*` override): the same state on PostgreSQL,
+/// across a restart and on a second server on the same table.
+#[test]
+fn state_survives_a_restart_on_postgresql() {
+    let Some(postgres) = jwtgate_testkit::postgres::PgServer::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let storage = [("JWTGATE_STORAGE__POSTGRESQL__CONNECTION_URL", postgres.url.as_str())];
+    let key = TestKey::rsa(2048);
+    let server = start_with_env(&[], &storage, &dir.path().join("first.log"));
+    assert_eq!(server.call("GET", "sys/health", None, None).0, 501);
+    let (status, init) = server.call("PUT", "sys/init", None, Some(&json!({})));
+    assert_eq!(status, 200);
+    let root = init["root_token"].as_str().unwrap().to_owned();
+    configure(&server, &root, &key);
+    let (_, login) =
+        server.call("PUT", "auth/jwt/login", None, Some(&json!({"role": "my-role", "jwt": kubernetes_token(&key)})));
+    let client = login["auth"]["client_token"].as_str().unwrap().to_owned();
+    let logs = server.stop();
+    assert!(!logs.contains(&client) && !logs.contains(&root), "a token reached the logs");
+
+    let server = start_with_env(&[], &storage, &dir.path().join("second.log"));
+    let other = start_with_env(&[], &storage, &dir.path().join("other.log"));
+    assert_eq!(server.call("GET", "sys/health", None, None).0, 200);
+    let (status, lookup) = other.call("GET", "auth/token/lookup-self", Some(&client), None);
+    assert_eq!(status, 200, "{lookup}");
+    assert_eq!(lookup["data"]["meta"], json!({"role": "my-role"}));
+    assert_eq!(
+        server.call("PUT", "auth/jwt/login", None, Some(&json!({"role": "my-role", "jwt": kubernetes_token(&key)}))).0,
+        200
+    );
+    // Revoked through one server, refused by the other (tokens are read from the database).
+    assert_eq!(server.call("PUT", "auth/token/revoke-self", Some(&client), None).0, 204);
+    assert_eq!(other.call("GET", "auth/token/lookup-self", Some(&client), None).0, 403);
+    other.stop();
+    server.stop();
+}
+
 #[test]
 fn tls_from_a_config_file() {
     use openssl::ssl::{SslConnector, SslMethod};

@@ -1,0 +1,120 @@
+//! A real PostgreSQL for tests: Debian's `postgresql` (initdb and pg_ctl), a server of the
+//! test's own in a temporary directory, run as the unprivileged `postgres` user when the tests
+//! run as root, on a free port, stopped when dropped (and by a watchdog when the test process
+//! exits). Without PostgreSQL, [`PgServer::start`] says so and gives `None`; under `CI=true`
+//! it fails instead.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tempfile::TempDir;
+
+pub struct PgServer {
+    _dir: TempDir,
+    data: PathBuf,
+    bin: PathBuf,
+    pub url: String,
+}
+
+/// initdb and pg_ctl: Debian keeps them under /usr/lib/postgresql/<version>/bin.
+fn postgres_bin() -> Option<PathBuf> {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
+        .filter(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.trim_ascii() == b"0")
+}
+
+/// Runs a PostgreSQL program as the `postgres` user when we are root (initdb refuses root).
+fn as_postgres(program: &Path) -> Command {
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run(mut command: Command, what: &str) {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl PgServer {
+    /// A fresh server, or `None` (said on stderr) where PostgreSQL is not installed.
+    pub fn start() -> Option<PgServer> {
+        let Some(bin) = postgres_bin() else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "PostgreSQL (Debian's postgresql package) is required under CI=true"
+            );
+            eprintln!("SKIPPED: PostgreSQL is not installed (apt-get install postgresql)");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        if is_root() {
+            run(
+                {
+                    let mut chown = Command::new("chown");
+                    chown.args(["postgres:postgres"]).arg(dir.path());
+                    chown
+                },
+                "chown the server's directory",
+            );
+        }
+        let mut initdb = as_postgres(&bin.join("initdb"));
+        initdb.args(["-A", "trust", "-U", "jwtgate", "-E", "UTF8", "--no-sync", "-D"]).arg(&data);
+        run(initdb, "initdb");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", dir.path().display());
+        let mut start = as_postgres(&bin.join("pg_ctl"));
+        start
+            .args(["-w", "-t", "60", "-D"])
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.path().join("log"))
+            .args(["-o", &options, "start"]);
+        run(start, "pg_ctl start");
+        // Stopped by drop, and by this watchdog when the test process is gone (the shared
+        // server is a static, which is never dropped).
+        let pg_ctl = bin.join("pg_ctl");
+        let stop = format!(
+            "while kill -0 {} 2>/dev/null; do sleep 1; done; {} {} -m immediate -D {} stop",
+            std::process::id(),
+            if is_root() { "runuser -u postgres --" } else { "" },
+            pg_ctl.display(),
+            data.display()
+        );
+        // Outlives this process on purpose: it is what stops the server after the tests.
+        #[allow(clippy::zombie_processes)]
+        let _watchdog = Command::new("sh")
+            .args(["-c", &stop])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("postgresql://jwtgate@127.0.0.1:{port}/postgres");
+        Some(PgServer { _dir: dir, data, bin, url })
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let mut stop = as_postgres(&self.bin.join("pg_ctl"));
+        stop.args(["-w", "-m", "immediate", "-D"]).arg(&self.data).arg("stop");
+        let _ = stop.output();
+    }
+}
