@@ -17,6 +17,19 @@ fn configure(server: &Running, root: &str, key: &TestKey) {
     assert_eq!(server.call("PUT", "auth/jwt/role/my-role", Some(root), Some(&role)).0, 204);
 }
 
+/// A fresh server initialised (it answers 501 before), configured, and logged in to once:
+/// the root token and the client token.
+fn initialise_and_log_in(server: &Running, key: &TestKey) -> (String, String) {
+    assert_eq!(server.call("GET", "sys/health", None, None).0, 501);
+    let (status, init) = server.call("PUT", "sys/init", None, Some(&json!({})));
+    assert_eq!(status, 200);
+    let root = init["root_token"].as_str().unwrap().to_owned();
+    configure(server, &root, key);
+    let (_, login) =
+        server.call("PUT", "auth/jwt/login", None, Some(&json!({"role": "my-role", "jwt": kubernetes_token(key)})));
+    (root, login["auth"]["client_token"].as_str().unwrap().to_owned())
+}
+
 /// A shell set up for the client (its `JWTGATE_*` variables) still starts the server.
 const CLIENT_ENVIRONMENT: &[(&str, &str)] = &[
     ("JWTGATE_ADDR", "https://127.0.0.1:8200"),
@@ -57,14 +70,7 @@ fn state_survives_a_restart() {
     let data_arg = data.to_str().unwrap();
     let key = TestKey::rsa(2048);
     let server = start(&["--data-dir", data_arg], &dir.path().join("first.log"));
-    assert_eq!(server.call("GET", "sys/health", None, None).0, 501);
-    let (status, init) = server.call("PUT", "sys/init", None, Some(&json!({})));
-    assert_eq!(status, 200);
-    let root = init["root_token"].as_str().unwrap().to_owned();
-    configure(&server, &root, &key);
-    let (_, login) =
-        server.call("PUT", "auth/jwt/login", None, Some(&json!({"role": "my-role", "jwt": kubernetes_token(&key)})));
-    let client = login["auth"]["client_token"].as_str().unwrap().to_owned();
+    let (root, client) = initialise_and_log_in(&server, &key);
     server.stop();
 
     let server = start(&["--data-dir", data_arg], &dir.path().join("second.log"));
@@ -90,14 +96,7 @@ fn state_survives_a_restart_on_postgresql() {
     let storage = [("JWTGATE_STORAGE__POSTGRESQL__CONNECTION_URL", postgres.url.as_str())];
     let key = TestKey::rsa(2048);
     let server = start_with_env(&[], &storage, &dir.path().join("first.log"));
-    assert_eq!(server.call("GET", "sys/health", None, None).0, 501);
-    let (status, init) = server.call("PUT", "sys/init", None, Some(&json!({})));
-    assert_eq!(status, 200);
-    let root = init["root_token"].as_str().unwrap().to_owned();
-    configure(&server, &root, &key);
-    let (_, login) =
-        server.call("PUT", "auth/jwt/login", None, Some(&json!({"role": "my-role", "jwt": kubernetes_token(&key)})));
-    let client = login["auth"]["client_token"].as_str().unwrap().to_owned();
+    let (root, client) = initialise_and_log_in(&server, &key);
     let logs = server.stop();
     assert!(!logs.contains(&client) && !logs.contains(&root), "a token reached the logs");
 
