@@ -185,9 +185,7 @@ fn start_openbao(bao: &str, raft: bool) -> Server {
     let child = command.spawn().expect("start OpenBao");
     let mut server = Server { child, address, _dir: dir, started_in: Duration::ZERO, root: Some(ROOT.into()) };
     let health = |server: &Server| {
-        TcpStream::connect(&server.address)
-            .ok()
-            .map(|_| Connection::open(&server.address).call("GET", "sys/health", None, "").0)
+        Connection::try_open(&server.address).map(|mut connection| connection.call("GET", "sys/health", None, "").0)
     };
     let wait_for = |server: &Server, wanted: &[u16]| {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -222,9 +220,14 @@ struct Connection {
 
 impl Connection {
     fn open(address: &str) -> Connection {
-        let stream = TcpStream::connect(address).unwrap();
-        stream.set_nodelay(true).unwrap();
-        Connection { reader: BufReader::new(stream) }
+        Connection::try_open(address).unwrap_or_else(|| panic!("connect to {address}"))
+    }
+
+    /// `None` while nothing listens at `address` yet.
+    fn try_open(address: &str) -> Option<Connection> {
+        let stream = TcpStream::connect(address).ok()?;
+        stream.set_nodelay(true).ok()?;
+        Some(Connection { reader: BufReader::new(stream) })
     }
 
     fn call(&mut self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {

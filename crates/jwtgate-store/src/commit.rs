@@ -79,24 +79,25 @@ impl GroupCommit {
 
     /// Called right after a write was applied: its place in the commit order.
     pub(crate) fn ticket(&self) -> Ticket {
-        let mut state = self.shared.lock();
-        state.applied += 1;
-        let ticket = Ticket(state.applied);
-        drop(state);
-        self.shared.changed.notify_all();
-        ticket
+        Ticket(self.number(None))
     }
 
     /// Hands `batch` to the flusher, which applies it with the others queued before its next
     /// flush; the future resolves once it is durable (or its apply or flush failed).
     pub(crate) fn queue(&self, batch: Batch) -> Durable {
+        Durable { shared: self.shared.clone(), ticket: self.number(Some(batch)) }
+    }
+
+    /// The next place in the commit order (for a batch the flusher is to apply, or one already
+    /// applied), and the flusher woken.
+    fn number(&self, queued: Option<Batch>) -> u64 {
         let mut state = self.shared.lock();
         state.applied += 1;
-        state.queued.push(batch);
-        let ticket = state.applied;
+        state.queued.extend(queued);
+        let number = state.applied;
         drop(state);
         self.shared.changed.notify_all();
-        Durable { shared: self.shared.clone(), ticket }
+        number
     }
 
     /// Blocks until `ticket`'s write is durable.

@@ -267,14 +267,13 @@ impl Engine for PostgresEngine {
     }
 
     fn scan_prefix(&self, prefix: &[u8], count: usize) -> Result<Pairs, StoreError> {
-        off_runtime(|| {
-            let mut client = self.lease()?;
-            let rows = match after_prefix(prefix) {
-                Some(end) => client.query(&self.queries.range, &[&prefix, &end, &limit(count)]),
-                None => client.query(&self.queries.from, &[&prefix, &limit(count)]),
-            };
-            Ok(Self::pairs(rows.map_err(engine_error)?))
-        })
+        match after_prefix(prefix) {
+            Some(end) => self.scan_range(prefix, &end, count),
+            None => off_runtime(|| {
+                let rows = self.lease()?.query(&self.queries.from, &[&prefix, &limit(count)]).map_err(engine_error)?;
+                Ok(Self::pairs(rows))
+            }),
+        }
     }
 
     fn scan_range(&self, start: &[u8], end: &[u8], count: usize) -> Result<Pairs, StoreError> {
