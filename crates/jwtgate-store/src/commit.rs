@@ -40,7 +40,7 @@ struct State {
     /// Every write up to this has its answer: durable, or covered by a failed flush.
     answered: u64,
     /// Writes whose flush failed (first, last, error); they are never reported durable.
-    failed: Vec<(u64, u64, String)>,
+    failed: Vec<(u64, u64, StoreError)>,
     flushes: u64,
     /// Batches handed over by [`GroupCommit::queue`], numbered up to `applied`, not yet applied.
     queued: Vec<Batch>,
@@ -54,7 +54,7 @@ impl State {
             return None;
         }
         match self.failed.iter().find(|(first, last, _)| (*first..=*last).contains(&ticket)) {
-            Some((_, _, error)) => Some(Err(StoreError::Engine(format!("flush failed: {error}")))),
+            Some((_, _, error)) => Some(Err(error.retold())),
             None => Some(Ok(())),
         }
     }
@@ -160,7 +160,7 @@ impl Shared {
             if let Err(error) = result {
                 tracing::error!(%error, "applying or flushing failed; the writes it covered are reported as failed");
                 let first = state.answered + 1;
-                state.failed.push((first, target, error.to_string()));
+                state.failed.push((first, target, error));
                 // Only recent failures can still have waiters.
                 if state.failed.len() > 64 {
                     state.failed.remove(0);

@@ -33,6 +33,15 @@ pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conflict;
 
+/// What a replica knows of writes made by other processes sharing its engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coherence {
+    /// The engine's change counter: bumped by every write to a cached keyspace, by any process.
+    pub changes: u64,
+    /// The counter was read within the staleness bound, so caches built since are current.
+    pub fresh: bool,
+}
+
 /// An ordered key-value engine. Writes become durable only after [`Engine::flush`].
 pub trait Engine: Send + Sync + std::fmt::Debug {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
@@ -54,6 +63,18 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     fn is_empty(&self) -> bool;
     /// How many keys start with `prefix` (a full scan; values are not copied).
     fn count_prefix(&self, prefix: &[u8]) -> Result<usize, StoreError>;
+    /// Applies `batch` only if the engine holds no key, atomically with that check (replicas
+    /// creating one database race here); `false`, nothing written, if it held one.
+    fn apply_if_empty(&self, batch: Batch) -> Result<bool, StoreError>;
+    /// `None` for an engine no other process writes: there is nothing to learn.
+    fn coherence(&self) -> Option<Coherence> {
+        None
+    }
+    /// Whether this process holds `job`'s lease (a job that runs on one replica at a time).
+    /// The lease ends when the process dies; an engine of one process always holds it.
+    fn lead(&self, _job: &str) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }
 
 /// sled 0.34.7, one tree: keyspaces are key prefixes, so a batch spanning them is atomic.
@@ -119,5 +140,14 @@ impl Engine for SledEngine {
             count += 1;
         }
         Ok(count)
+    }
+
+    /// sled is opened by one process (its file lock), so nothing can write between the check
+    /// and the batch.
+    fn apply_if_empty(&self, batch: Batch) -> Result<bool, StoreError> {
+        if !self.is_empty() {
+            return Ok(false);
+        }
+        self.apply(batch).map(|()| true)
     }
 }

@@ -8,6 +8,10 @@ use std::path::PathBuf;
 pub enum StoreError {
     #[error("storage engine error: {0}")]
     Engine(String),
+    /// The engine cannot be reached now (a database server down or unreachable); a retry may
+    /// succeed without anything being done here.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error(
         "the database at {path} is corrupt ({detail}); restore it from a backup (`jwtgate operator import`) or move it aside to start empty"
     )]
@@ -22,6 +26,17 @@ pub enum StoreError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("backup line {line}: {detail}")]
     Import { line: usize, detail: String },
+}
+
+impl StoreError {
+    /// The same kind of failure, as text (for every writer a failed group commit covered).
+    pub(crate) fn retold(&self) -> StoreError {
+        match self {
+            StoreError::Unavailable(detail) => StoreError::Unavailable(detail.clone()),
+            StoreError::Engine(detail) => StoreError::Engine(detail.clone()),
+            other => StoreError::Engine(other.to_string()),
+        }
+    }
 }
 
 impl From<sled::Error> for StoreError {

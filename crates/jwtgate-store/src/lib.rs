@@ -14,7 +14,7 @@ mod records;
 mod tokens;
 
 pub use commit::Durable;
-pub use engine::{Batch, Conflict, Engine, Pairs, Write};
+pub use engine::{Batch, Coherence, Conflict, Engine, Pairs, Write};
 pub use error::StoreError;
 pub use postgres::{PostgresEngine, PostgresOptions};
 pub use records::{AuditDevice, KeyRing, Mount, Policy, RingKey, TokenRecord, Tune, RECORD_VERSION};
@@ -32,6 +32,11 @@ use std::sync::{Arc, Mutex};
 
 /// The on-disk layout version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// The keyspaces replicas cache (mounts, configs, roles, policies, audit devices, meta): a
+/// write to one of them bumps a shared engine's change counter. Token keyspaces are never
+/// cached: every replica reads them from the engine.
+pub const CACHED_KEYSPACES: [&str; 6] = ["mount/", "config/", "role/", "policy/", "audit/", "meta/"];
 
 /// Separates a mount path from a name in keys; it never appears in either.
 const SEP: char = '\u{1f}';
@@ -114,7 +119,12 @@ impl Store {
         let salt = prepare_meta(engine.as_ref(), &commit, &path, existed)?;
         let hasher = hmac::Key::new(hmac::HMAC_SHA256, &salt);
         let token_records = Arc::new(AtomicI64::new(0));
-        let counting = match saved_count(engine.as_ref(), &commit)? {
+        // Replicas sharing an engine each count only their own writes: no count is saved.
+        let saved = match engine.coherence() {
+            None => saved_count(engine.as_ref(), &commit)?,
+            Some(_) => None,
+        };
+        let counting = match saved {
             Some(count) => {
                 token_records.store(count, Ordering::Relaxed);
                 Counting::Done
@@ -128,6 +138,16 @@ impl Store {
     /// The database directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What this replica knows of other replicas' writes (`None`: no other process writes).
+    pub fn coherence(&self) -> Option<Coherence> {
+        self.engine.coherence()
+    }
+
+    /// Whether this process should run `job`, a job one replica at a time runs.
+    pub fn lead(&self, job: &str) -> Result<bool, StoreError> {
+        self.engine.lead(job)
     }
 
     /// Flushes performed so far (group commit makes this far fewer than writes).
@@ -407,7 +427,7 @@ impl Drop for Store {
     /// A clean shutdown leaves the live-token count, so the next open need not scan for it
     /// (unless it was never counted: the next open then counts when asked, as this one would).
     fn drop(&mut self) {
-        if !self.finish_counting() {
+        if !self.finish_counting() || self.engine.coherence().is_some() {
             return;
         }
         let mut batch = Batch::default();
@@ -442,30 +462,30 @@ fn is_lock_error(error: &std::io::Error) -> bool {
 
 /// Checks the schema version, and creates the salt on first open.
 fn prepare_meta(engine: &dyn Engine, commit: &GroupCommit, path: &Path, existed: bool) -> Result<Vec<u8>, StoreError> {
-    match engine.get(b"meta/schema")? {
-        Some(bytes) => {
-            let found = std::str::from_utf8(&bytes).ok().and_then(|s| s.parse::<u32>().ok()).ok_or_else(|| {
-                StoreError::Corrupt { path: path.to_owned(), detail: "meta/schema is not a number".into() }
-            })?;
-            if found > SCHEMA_VERSION {
-                return Err(StoreError::UnsupportedSchema { path: path.to_owned(), found, supported: SCHEMA_VERSION });
-            }
+    let corrupt = |detail: &str| StoreError::Corrupt { path: path.to_owned(), detail: detail.into() };
+    let mut schema = engine.get(b"meta/schema")?;
+    if schema.is_none() {
+        if existed {
+            return Err(corrupt("the data file exists but sled recovered no jwtgate schema from it"));
         }
-        None if !engine.is_empty() => {
-            return Err(StoreError::Corrupt { path: path.to_owned(), detail: "data without a schema version".into() })
-        }
-        None if existed => {
-            return Err(StoreError::Corrupt {
-                path: path.to_owned(),
-                detail: "the data file exists but sled recovered no jwtgate schema from it".into(),
-            })
-        }
-        None => {
-            let mut batch = Batch::default();
-            batch.put("meta/schema", SCHEMA_VERSION.to_string());
-            batch.put("meta/salt", hex::encode(random_bytes::<32>()?));
-            engine.apply(batch)?;
+        let mut batch = Batch::default();
+        batch.put("meta/schema", SCHEMA_VERSION.to_string());
+        batch.put("meta/salt", hex::encode(random_bytes::<32>()?));
+        if engine.apply_if_empty(batch)? {
             commit.commit()?;
+        } else {
+            // Another replica created the database just now (its salt wins), or this is data
+            // without a schema.
+            schema = Some(engine.get(b"meta/schema")?.ok_or_else(|| corrupt("data without a schema version"))?);
+        }
+    }
+    if let Some(bytes) = schema {
+        let found = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.parse::<u32>().ok())
+            .ok_or_else(|| corrupt("meta/schema is not a number"))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::UnsupportedSchema { path: path.to_owned(), found, supported: SCHEMA_VERSION });
         }
     }
     let salt = engine.get(b"meta/salt")?.ok_or_else(|| StoreError::Corrupt {

@@ -8,14 +8,22 @@
 //! cannot start on a thread that is already driving one (an actix worker): a call made there
 //! moves to a thread of its own for its duration ([`off_runtime`]).
 
-use crate::engine::{Batch, Conflict, Engine, Pairs, Write};
+use crate::engine::{Batch, Coherence, Conflict, Engine, Pairs, Write};
 use crate::error::StoreError;
-use crate::{Options, Store};
+use crate::{Options, Store, CACHED_KEYSPACES};
 use postgres::error::SqlState;
-use postgres::{Client, NoTls};
-use std::collections::BTreeMap;
-use std::sync::{Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, NoTls, Transaction};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// The layout of the two tables this build reads and writes (`<table>_meta`'s `schema` row).
+pub const TABLE_SCHEMA: i64 = 1;
+
+/// How often a replica reads the change counter when no notification arrives.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// `[storage.postgresql]`.
 #[derive(Debug, Clone)]
@@ -26,6 +34,8 @@ pub struct PostgresOptions {
     pub table: String,
     pub max_connections: usize,
     pub connect_timeout: Duration,
+    /// How long a replica that cannot read the change counter keeps serving from its caches.
+    pub staleness: Duration,
 }
 
 impl PostgresOptions {
@@ -35,6 +45,7 @@ impl PostgresOptions {
             table: "jwtgate_kv".into(),
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
+            staleness: Duration::from_secs(60),
         }
     }
 }
@@ -53,10 +64,47 @@ impl Store {
 #[derive(Debug)]
 pub struct PostgresEngine {
     config: postgres::Config,
+    table: String,
     max_connections: usize,
     pool: Mutex<Pool>,
     returned: Condvar,
-    queries: Queries,
+    queries: Arc<Queries>,
+    watch: Arc<Watch>,
+    staleness: Duration,
+    /// A job's lease is a session advisory lock held by a connection of its own: it ends when
+    /// the connection does, so a replica that dies gives it up.
+    leases: Mutex<Leases>,
+}
+
+#[derive(Default)]
+struct Leases(HashMap<String, Client>);
+
+impl std::fmt::Debug for Leases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+/// The change counter as this replica last read it, kept by the watcher thread.
+#[derive(Debug)]
+struct Watch {
+    changes: AtomicU64,
+    /// Milliseconds after `epoch` of the last successful read.
+    checked: AtomicU64,
+    epoch: Instant,
+    stop: AtomicBool,
+}
+
+impl Watch {
+    fn checked_now(&self, changes: i64) {
+        self.changes.store(u64::try_from(changes).unwrap_or(0), Ordering::SeqCst);
+        let since = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.checked.store(since, Ordering::SeqCst);
+    }
+
+    fn age(&self) -> Duration {
+        self.epoch.elapsed().saturating_sub(Duration::from_millis(self.checked.load(Ordering::SeqCst)))
+    }
 }
 
 #[derive(Default)]
@@ -86,13 +134,24 @@ struct Queries {
     upsert_all: String,
     delete_all: String,
     any: String,
+    changes: String,
+    /// Bumps the change counter and notifies every listener when the transaction commits.
+    announce: String,
+    listen: String,
 }
 
 impl Queries {
     /// `table` is checked ([`checked_table`]) and quoted, so a reserved word is a name too.
-    fn new(table: &str) -> Queries {
-        let table = format!("\"{table}\"");
+    fn new(name: &str) -> Queries {
+        let table = format!("\"{name}\"");
+        let meta = format!("\"{name}_meta\"");
         Queries {
+            changes: format!("SELECT value FROM {meta} WHERE name = 'changes'"),
+            announce: format!(
+                "WITH bumped AS (UPDATE {meta} SET value = value + 1 WHERE name = 'changes' RETURNING value) \
+                 SELECT pg_notify('{name}_changes', value::text) FROM bumped"
+            ),
+            listen: format!("LISTEN \"{name}_changes\""),
             get: format!("SELECT value FROM {table} WHERE key = $1"),
             range: format!("SELECT key, value FROM {table} WHERE key >= $1 AND key < $2 ORDER BY key LIMIT $3"),
             from: format!("SELECT key, value FROM {table} WHERE key >= $1 ORDER BY key LIMIT $2"),
@@ -117,11 +176,12 @@ fn checked_table(table: &str) -> Result<&str, StoreError> {
     let mut chars = table.chars();
     let plain = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && table.len() <= 63;
+        && table.len() <= 55;
     match plain {
         true => Ok(table),
+        // `<table>_meta` and the `<table>_changes` channel must fit PostgreSQL's 63 bytes too.
         false => Err(StoreError::Engine(format!(
-            "storage.postgresql.table {table:?} must be a lower-case identifier (a-z, 0-9, _; at most 63)"
+            "storage.postgresql.table {table:?} must be a lower-case identifier (a-z, 0-9, _; at most 55)"
         ))),
     }
 }
@@ -135,11 +195,21 @@ fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| scope.spawn(work).join()).unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
+/// A refusal by the database is an engine error; a connection that failed, broke or is being
+/// shut down (SQLSTATE classes 08 and 57P) is unavailability, which a retry may cure.
 fn engine_error(error: postgres::Error) -> StoreError {
     match error.as_db_error() {
+        Some(db) if ["08", "57P"].iter().any(|class| db.code().code().starts_with(class)) => {
+            StoreError::Unavailable(format!("postgresql: {} ({})", db.message(), db.code().code()))
+        }
         Some(db) => StoreError::Engine(format!("postgresql: {} ({})", db.message(), db.code().code())),
-        None => StoreError::Engine(format!("postgresql: {error}")),
+        None => StoreError::Unavailable(format!("postgresql: {error}")),
     }
+}
+
+/// Whether `key` is in a keyspace replicas cache, so that writing it must tell them.
+fn cached(key: &[u8]) -> bool {
+    CACHED_KEYSPACES.iter().any(|space| key.starts_with(space.as_bytes()))
 }
 
 /// A connection taken from the pool; it goes back when dropped (unless it broke).
@@ -189,22 +259,114 @@ impl PostgresEngine {
         config.connect_timeout(options.connect_timeout);
         let engine = PostgresEngine {
             config,
+            table: table.to_owned(),
             max_connections: options.max_connections.max(1),
             pool: Mutex::new(Pool::default()),
             returned: Condvar::new(),
-            queries: Queries::new(table),
+            queries: Arc::new(Queries::new(table)),
+            watch: Arc::new(Watch {
+                changes: AtomicU64::new(0),
+                checked: AtomicU64::new(0),
+                epoch: Instant::now(),
+                stop: AtomicBool::new(false),
+            }),
+            staleness: options.staleness,
+            leases: Mutex::new(Leases::default()),
         };
-        let mut client = engine.lease()?;
+        engine.prepare_tables()?;
+        let changes = engine.lease()?.query_one(&engine.queries.changes, &[]).map_err(engine_error)?;
+        engine.watch.checked_now(changes.get(0));
+        engine.start_watching()?;
+        Ok(engine)
+    }
+
+    /// Creates (or checks) the tables under an advisory lock, so replicas starting together do
+    /// not race, and refuses a layout newer than this build knows.
+    fn prepare_tables(&self) -> Result<(), StoreError> {
+        let table = &self.table;
+        let mut client = self.lease()?;
         let mut schema = client.transaction().map_err(engine_error)?;
-        schema.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&table]).map_err(engine_error)?;
+        schema.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[table]).map_err(engine_error)?;
         schema
             .batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS \"{table}\" (key bytea PRIMARY KEY, value bytea NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS \"{table}\" (key bytea PRIMARY KEY, value bytea NOT NULL);
+                 CREATE TABLE IF NOT EXISTS \"{table}_meta\" (name text PRIMARY KEY, value bigint NOT NULL);
+                 INSERT INTO \"{table}_meta\" VALUES ('schema', {TABLE_SCHEMA}), ('changes', 0) ON CONFLICT (name) DO NOTHING"
             ))
             .map_err(engine_error)?;
-        schema.commit().map_err(engine_error)?;
-        drop(client);
-        Ok(engine)
+        let found: i64 = schema
+            .query_one(&format!("SELECT value FROM \"{table}_meta\" WHERE name = 'schema'"), &[])
+            .map_err(engine_error)?
+            .get(0);
+        if found > TABLE_SCHEMA {
+            return Err(StoreError::UnsupportedSchema {
+                path: format!("postgresql table {table}").into(),
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+                supported: TABLE_SCHEMA as u32,
+            });
+        }
+        // Layouts older than this build's would be migrated here; version 1 is the first.
+        schema.commit().map_err(engine_error)
+    }
+
+    /// The watcher: listens for change notifications on a connection of its own and reads the
+    /// counter on each one, at least every second, and after every reconnect. Notifications
+    /// are hints (one sent while this listener was away is lost); the counter is the truth.
+    fn start_watching(&self) -> Result<(), StoreError> {
+        let (config, queries, watch) = (self.config.clone(), self.queries.clone(), self.watch.clone());
+        let watching = move || {
+            let mut reported = false;
+            while !watch.stop.load(Ordering::SeqCst) {
+                let mut client = match config.connect(NoTls) {
+                    Ok(client) => client,
+                    Err(error) => {
+                        if !std::mem::replace(&mut reported, true) {
+                            tracing::warn!(error = %engine_error(error), "the change watcher cannot reach postgresql");
+                        }
+                        std::thread::sleep(CHECK_EVERY / 4);
+                        continue;
+                    }
+                };
+                reported = false;
+                if client.batch_execute(&queries.listen).is_err() {
+                    continue;
+                }
+                while !watch.stop.load(Ordering::SeqCst) {
+                    match client.query_one(&queries.changes, &[]) {
+                        Ok(row) => watch.checked_now(row.get(0)),
+                        Err(_) => break,
+                    }
+                    let mut notifications = client.notifications();
+                    if notifications.timeout_iter(CHECK_EVERY).next().is_err() {
+                        break;
+                    }
+                    // Several changes since: one read covers them all.
+                    while let Ok(Some(_)) = notifications.iter().next() {}
+                }
+            }
+        };
+        std::thread::Builder::new()
+            .name("jwtgate-watch".into())
+            .spawn(watching)
+            .map(drop)
+            .map_err(|error| StoreError::Engine(format!("could not start the change watcher: {error}")))
+    }
+
+    /// Runs `work` in one transaction on a pooled connection, which commits if it returns `Ok`.
+    fn transact<T>(
+        &self,
+        work: impl FnOnce(&mut Transaction<'_>) -> Result<T, postgres::Error> + Send,
+    ) -> Result<T, StoreError>
+    where
+        T: Send,
+    {
+        off_runtime(|| {
+            let mut client = self.lease()?;
+            let mut transaction = client.transaction().map_err(engine_error)?;
+            let value = work(&mut transaction).map_err(engine_error)?;
+            transaction.commit().map_err(engine_error)?;
+            Ok(value)
+        })
     }
 
     fn lease(&self) -> Result<Lease<'_>, StoreError> {
@@ -304,7 +466,11 @@ impl Engine for PostgresEngine {
                 (None, Some(value)) => swap.execute(&self.queries.insert, &[&key, &value]),
                 (Some(_), Some(value)) => swap.execute(&self.queries.update, &[&key, &value]),
             };
-            match written.and_then(|_| swap.commit()) {
+            let announced = match cached(key) {
+                true => written.and_then(|_| swap.execute(&self.queries.announce, &[])),
+                false => written,
+            };
+            match announced.and_then(|_| swap.commit()) {
                 Ok(()) => Ok(Ok(())),
                 Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => Ok(Err(Conflict)),
                 Err(error) => Err(engine_error(error)),
@@ -313,35 +479,45 @@ impl Engine for PostgresEngine {
     }
 
     fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        let writes = Writes::of(batch);
+        self.transact(|transaction| writes.run(transaction, &self.queries))
+    }
+
+    fn apply_if_empty(&self, batch: Batch) -> Result<bool, StoreError> {
+        let writes = Writes::of(batch);
+        self.transact(|transaction| {
+            transaction.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&self.table])?;
+            if transaction.query_one(&self.queries.any, &[])?.get::<_, bool>(0) {
+                return Ok(false);
+            }
+            writes.run(transaction, &self.queries).map(|()| true)
+        })
+    }
+
+    fn coherence(&self) -> Option<Coherence> {
+        Some(Coherence {
+            changes: self.watch.changes.load(Ordering::SeqCst),
+            fresh: self.watch.age() <= self.staleness,
+        })
+    }
+
+    fn lead(&self, job: &str) -> Result<bool, StoreError> {
         off_runtime(|| {
-            // Each key's last write, as if the writes were applied in order: one upsert of all puts
-            // and one delete of all deletes, in one transaction.
-            let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-            for write in batch.0 {
-                match write {
-                    Write::Put(key, value) => last.insert(key, Some(value)),
-                    Write::Delete(key) => last.insert(key, None),
-                };
-            }
-            let (mut put_keys, mut put_values, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
-            for (key, value) in last {
-                match value {
-                    Some(value) => {
-                        put_keys.push(key);
-                        put_values.push(value);
-                    }
-                    None => deleted.push(key),
+            let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(client) = leases.0.get_mut(job) {
+                if client.simple_query("SELECT 1").is_ok() {
+                    return Ok(true);
                 }
+                leases.0.remove(job);
             }
-            let mut client = self.lease()?;
-            let mut apply = client.transaction().map_err(engine_error)?;
-            if !put_keys.is_empty() {
-                apply.execute(&self.queries.upsert_all, &[&put_keys, &put_values]).map_err(engine_error)?;
+            let mut client = self.config.connect(NoTls).map_err(engine_error)?;
+            let name = format!("{}/{job}", self.table);
+            let held: bool =
+                client.query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&name]).map_err(engine_error)?.get(0);
+            if held {
+                leases.0.insert(job.to_owned(), client);
             }
-            if !deleted.is_empty() {
-                apply.execute(&self.queries.delete_all, &[&deleted]).map_err(engine_error)?;
-            }
-            apply.commit().map_err(engine_error)
+            Ok(held)
         })
     }
 
@@ -370,6 +546,58 @@ impl Engine for PostgresEngine {
     }
 }
 
+/// A batch as each key's last write (as if applied in order): one upsert of all puts and one
+/// delete of all deletes.
+struct Writes {
+    put_keys: Vec<Vec<u8>>,
+    put_values: Vec<Vec<u8>>,
+    deleted: Vec<Vec<u8>>,
+    announce: bool,
+}
+
+impl Writes {
+    fn of(batch: Batch) -> Writes {
+        let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for write in batch.0 {
+            match write {
+                Write::Put(key, value) => last.insert(key, Some(value)),
+                Write::Delete(key) => last.insert(key, None),
+            };
+        }
+        let announce = last.keys().any(|key| cached(key));
+        let mut writes = Writes { put_keys: Vec::new(), put_values: Vec::new(), deleted: Vec::new(), announce };
+        for (key, value) in last {
+            match value {
+                Some(value) => {
+                    writes.put_keys.push(key);
+                    writes.put_values.push(value);
+                }
+                None => writes.deleted.push(key),
+            }
+        }
+        writes
+    }
+
+    fn run(&self, transaction: &mut Transaction<'_>, queries: &Queries) -> Result<(), postgres::Error> {
+        if !self.put_keys.is_empty() {
+            transaction.execute(&queries.upsert_all, &[&self.put_keys, &self.put_values])?;
+        }
+        if !self.deleted.is_empty() {
+            transaction.execute(&queries.delete_all, &[&self.deleted])?;
+        }
+        if self.announce {
+            transaction.execute(&queries.announce, &[])?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PostgresEngine {
+    fn drop(&mut self) {
+        self.watch.stop.store(true, Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,7 +616,7 @@ mod tests {
         for good in ["jwtgate_kv", "_t1", "kv"] {
             assert!(checked_table(good).is_ok(), "{good}");
         }
-        for bad in ["", "KV", "1kv", "kv; drop table x", "kv-x", "\"kv\"", &"k".repeat(64)] {
+        for bad in ["", "KV", "1kv", "kv; drop table x", "kv-x", "\"kv\"", &"k".repeat(56)] {
             assert!(checked_table(bad).is_err(), "{bad}");
         }
     }

@@ -99,3 +99,81 @@ fn a_table_name_that_is_not_a_plain_identifier_is_refused() {
     let refused = Store::open_postgres(&options(&server.url, "kv; drop table kv")).unwrap_err();
     assert!(refused.to_string().contains("lower-case identifier"), "{refused}");
 }
+
+#[test]
+fn replicas_creating_one_database_together_share_one_salt() {
+    let Some(server) = shared() else { return };
+    let barrier = Arc::new(std::sync::Barrier::new(6));
+    let replicas: Vec<Store> = (0..6)
+        .map(|_| {
+            let (barrier, url) = (barrier.clone(), server.url.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                Store::open_postgres(&options(&url, "init_race")).unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|replica| replica.join().unwrap())
+        .collect();
+    replicas[0].create_token("hvs.shared", &record("acc", 3600)).unwrap();
+    for replica in &replicas {
+        assert!(replica.lookup_token("hvs.shared", NOW).unwrap().is_some(), "every replica hashes alike");
+    }
+}
+
+#[test]
+fn a_table_layout_newer_than_this_build_is_refused_by_name() {
+    let Some(server) = shared() else { return };
+    drop(Store::open_postgres(&options(&server.url, "too_new")).unwrap());
+    let mut client = ::postgres::Client::connect(&server.url, ::postgres::NoTls).unwrap();
+    client.execute("UPDATE too_new_meta SET value = 7 WHERE name = 'schema'", &[]).unwrap();
+    let refused = Store::open_postgres(&options(&server.url, "too_new")).unwrap_err().to_string();
+    assert!(refused.contains("postgresql table too_new has schema version 7"), "{refused}");
+    assert!(refused.contains("supports up to 1; upgrade jwtgate"), "{refused}");
+}
+
+/// Waits up to `within` for `replica` to have read a counter other than `before`.
+fn sees_a_change(replica: &Store, before: u64, within: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        if replica.coherence().unwrap().changes != before {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
+
+#[test]
+fn a_write_to_a_cached_keyspace_reaches_the_other_replicas_and_a_token_write_does_not() {
+    let Some(server) = shared() else { return };
+    let (writer, reader) = (
+        Store::open_postgres(&options(&server.url, "feed")).unwrap(),
+        Store::open_postgres(&options(&server.url, "feed")).unwrap(),
+    );
+    let second = std::time::Duration::from_secs(1);
+    let before = reader.coherence().unwrap();
+    assert!(before.fresh);
+    writer.create_token("hvs.feed", &record("feed", 3600)).unwrap();
+    writer.revoke_token("hvs.feed").unwrap();
+    assert!(!sees_a_change(&reader, before.changes, 2 * second), "tokens are never cached, so never announced");
+    writer.put_role("jwt", "r", &serde_json::json!({"x": 1})).unwrap();
+    assert!(sees_a_change(&reader, before.changes, second), "a role write is seen within a second");
+    let after_role = reader.coherence().unwrap().changes;
+    writer.delete_policy("p").unwrap();
+    assert!(sees_a_change(&reader, after_role, second), "a delete is a change too");
+}
+
+#[test]
+fn one_replica_leads_a_job_and_another_takes_over_when_it_is_gone() {
+    let Some(server) = shared() else { return };
+    let first = Store::open_postgres(&options(&server.url, "lease")).unwrap();
+    let second = Store::open_postgres(&options(&server.url, "lease")).unwrap();
+    assert!(first.lead("sweep").unwrap());
+    assert!(first.lead("sweep").unwrap(), "a lease is kept");
+    assert!(!second.lead("sweep").unwrap());
+    assert!(second.lead("other").unwrap(), "jobs have leases of their own");
+    drop(first);
+    assert!(second.lead("sweep").unwrap(), "the lease ends with its holder's connection");
+}
