@@ -62,6 +62,13 @@ impl Error {
 
 impl From<jwtgate_store::StoreError> for Error {
     fn from(error: jwtgate_store::StoreError) -> Self {
-        Error::internal("use the store", error)
+        match error {
+            // The database is down or unreachable: 503 now, and service resumes when it is back.
+            jwtgate_store::StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "storage unavailable");
+                Error::Unavailable(format!("storage unavailable: {detail}"))
+            }
+            error => Error::internal("use the store", error),
+        }
     }
 }

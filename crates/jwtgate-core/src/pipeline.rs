@@ -61,6 +61,8 @@ pub struct Core {
     migrations: sys::remount::Migrations,
     clock: Clock,
     unauthenticated_metrics: bool,
+    /// The store's change counter when this replica last dropped its caches.
+    followed: std::sync::atomic::AtomicU64,
 }
 
 impl Core {
@@ -77,6 +79,7 @@ impl Core {
             metrics: Metrics::default(),
             migrations: sys::remount::Migrations::default(),
             audit: Audit::load(store.clone())?,
+            followed: store.coherence().map_or(0, |c| c.changes).into(),
             store,
             clock,
             unauthenticated_metrics: options.unauthenticated_metrics,
@@ -121,7 +124,31 @@ impl Core {
         crate::time::rfc3339_nanos((self.clock)())
     }
 
+    /// Drops every cache when another replica changed what they hold (the store's change
+    /// counter moved); refuses, but for `sys/health`, when the counter could not be read for
+    /// longer than the staleness bound, so the caches may be that old.
+    fn follow_changes(&self, path: &str) -> Result<(), Error> {
+        let Some(coherence) = self.store.coherence() else { return Ok(()) };
+        let seen = self.followed.swap(coherence.changes, std::sync::atomic::Ordering::SeqCst);
+        if seen != coherence.changes {
+            self.methods.invalidate(crate::auth::Change::Mounts);
+            self.policies.invalidate(None);
+            if let Err(error) = self.audit.reload() {
+                // Taken up again by the next request.
+                self.followed.store(seen, std::sync::atomic::Ordering::SeqCst);
+                return Err(error.into());
+            }
+        }
+        match coherence.fresh || path.trim_matches('/') == "sys/health" {
+            true => Ok(()),
+            false => Err(Error::Unavailable(
+                "storage unavailable: the database has not been reachable for longer than storage.postgresql.staleness, so this replica's configuration may be stale".into(),
+            )),
+        }
+    }
+
     async fn process(&self, request: &Request, trail: &mut Trail) -> Result<Response, Error> {
+        self.follow_changes(&request.path)?;
         // A namespace is refused, never dropped: a write meant for one must not land in the root.
         if request.namespace.as_deref().is_some_and(|ns| !matches!(ns.trim_matches('/'), "" | "root")) {
             return Err(Error::NamespaceNotFound);

@@ -36,6 +36,9 @@ pub struct PostgresOptions {
     pub connect_timeout: Duration,
     /// How long a replica that cannot read the change counter keeps serving from its caches.
     pub staleness: Duration,
+    /// `tls_ca_file`: connect over TLS only, verifying the server's certificate and host name
+    /// against these CA certificates (PEM). Without it, no TLS.
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 impl PostgresOptions {
@@ -46,6 +49,7 @@ impl PostgresOptions {
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
             staleness: Duration::from_secs(60),
+            tls_ca_file: None,
         }
     }
 }
@@ -61,9 +65,49 @@ impl Store {
     }
 }
 
+/// Opens connections: the parsed URL, and TLS when a CA file was given.
+#[derive(Clone)]
+struct Connector {
+    config: postgres::Config,
+    tls: Option<postgres_openssl::MakeTlsConnector>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Connector {{ tls: {} }}", self.tls.is_some())
+    }
+}
+
+impl Connector {
+    fn new(options: &PostgresOptions) -> Result<Connector, StoreError> {
+        let mut config: postgres::Config = options
+            .connection_url
+            .parse()
+            .map_err(|error| StoreError::Engine(format!("storage.postgresql.connection_url: {error}")))?;
+        config.connect_timeout(options.connect_timeout);
+        let Some(ca_file) = &options.tls_ca_file else { return Ok(Connector { config, tls: None }) };
+        let tls_error = |error: openssl::error::ErrorStack| {
+            StoreError::Engine(format!("storage.postgresql.tls_ca_file {}: {error}", ca_file.display()))
+        };
+        let mut builder = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls()).map_err(tls_error)?;
+        // The file's CAs replace the system roots; the host name is verified by the connector.
+        builder.set_ca_file(ca_file).map_err(tls_error)?;
+        builder.set_verify(openssl::ssl::SslVerifyMode::PEER);
+        config.ssl_mode(postgres::config::SslMode::Require);
+        Ok(Connector { config, tls: Some(postgres_openssl::MakeTlsConnector::new(builder.build())) })
+    }
+
+    fn connect(&self) -> Result<Client, postgres::Error> {
+        match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct PostgresEngine {
-    config: postgres::Config,
+    connector: Connector,
     table: String,
     max_connections: usize,
     pool: Mutex<Pool>,
@@ -203,7 +247,19 @@ fn engine_error(error: postgres::Error) -> StoreError {
             StoreError::Unavailable(format!("postgresql: {} ({})", db.message(), db.code().code()))
         }
         Some(db) => StoreError::Engine(format!("postgresql: {} ({})", db.message(), db.code().code())),
-        None => StoreError::Unavailable(format!("postgresql: {error}")),
+        None => {
+            // The cause (a refused connection, a certificate that did not verify) is in the chain.
+            let mut text = format!("postgresql: {error}");
+            let mut cause = std::error::Error::source(&error);
+            while let Some(inner) = cause {
+                let inner_text = inner.to_string();
+                if !text.contains(&inner_text) {
+                    text.push_str(&format!(": {inner_text}"));
+                }
+                cause = inner.source();
+            }
+            StoreError::Unavailable(text)
+        }
     }
 }
 
@@ -252,13 +308,8 @@ impl PostgresEngine {
 
     fn connect_here(options: &PostgresOptions) -> Result<PostgresEngine, StoreError> {
         let table = checked_table(&options.table)?;
-        let mut config: postgres::Config = options
-            .connection_url
-            .parse()
-            .map_err(|error| StoreError::Engine(format!("storage.postgresql.connection_url: {error}")))?;
-        config.connect_timeout(options.connect_timeout);
         let engine = PostgresEngine {
-            config,
+            connector: Connector::new(options)?,
             table: table.to_owned(),
             max_connections: options.max_connections.max(1),
             pool: Mutex::new(Pool::default()),
@@ -313,11 +364,11 @@ impl PostgresEngine {
     /// counter on each one, at least every second, and after every reconnect. Notifications
     /// are hints (one sent while this listener was away is lost); the counter is the truth.
     fn start_watching(&self) -> Result<(), StoreError> {
-        let (config, queries, watch) = (self.config.clone(), self.queries.clone(), self.watch.clone());
+        let (connector, queries, watch) = (self.connector.clone(), self.queries.clone(), self.watch.clone());
         let watching = move || {
             let mut reported = false;
             while !watch.stop.load(Ordering::SeqCst) {
-                let mut client = match config.connect(NoTls) {
+                let mut client = match connector.connect() {
                     Ok(client) => client,
                     Err(error) => {
                         if !std::mem::replace(&mut reported, true) {
@@ -382,7 +433,7 @@ impl PostgresEngine {
             if pool.open < self.max_connections {
                 pool.open += 1;
                 drop(pool);
-                return match self.config.connect(NoTls) {
+                return match self.connector.connect() {
                     Ok(client) => Ok(Lease { engine: self, client: Some(client) }),
                     Err(error) => {
                         self.pool.lock().unwrap_or_else(PoisonError::into_inner).open -= 1;
@@ -510,7 +561,7 @@ impl Engine for PostgresEngine {
                 }
                 leases.0.remove(job);
             }
-            let mut client = self.config.connect(NoTls).map_err(engine_error)?;
+            let mut client = self.connector.connect().map_err(engine_error)?;
             let name = format!("{}/{job}", self.table);
             let held: bool =
                 client.query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&name]).map_err(engine_error)?.get(0);

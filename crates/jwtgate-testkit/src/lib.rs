@@ -87,16 +87,34 @@ pub fn wait_ready(child: &mut Child, timeout: Duration) -> Result<(String, Strin
 impl Running {
     /// One Vault request; returns the status and the JSON body (`Null` when empty).
     pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        self.try_call(method, path, token, body).unwrap()
+    }
+
+    /// [`Running::call`], with a failure to get any answer (the server is gone) as an error.
+    pub fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), ureq::Error> {
         let mut request =
             ureq::http::Request::builder().method(method).uri(format!("http://{}/v1/{path}", self.address));
         if let Some(token) = token {
             request = request.header("X-Vault-Token", token);
         }
         let body = body.map(Value::to_string).unwrap_or_default();
-        let mut response = self.agent.run(request.body(body).unwrap()).unwrap();
+        let mut response = self.agent.run(request.body(body).unwrap())?;
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would; returns the log.
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.log()
     }
 
     /// The server's log so far.

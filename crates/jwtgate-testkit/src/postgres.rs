@@ -9,9 +9,12 @@ use std::process::Command;
 use tempfile::TempDir;
 
 pub struct PgServer {
-    _dir: TempDir,
+    dir: TempDir,
     data: PathBuf,
     bin: PathBuf,
+    /// What `pg_ctl start -o` is given: the port, socket directory and settings.
+    options: String,
+    pub port: u16,
     pub url: String,
 }
 
@@ -55,6 +58,12 @@ fn run(mut command: Command, what: &str) {
 impl PgServer {
     /// A fresh server, or `None` (said on stderr) where PostgreSQL is not installed.
     pub fn start() -> Option<PgServer> {
+        PgServer::start_with(|_| Vec::new())
+    }
+
+    /// [`PgServer::start`] with server settings (`-c name=value`) chosen once the server's
+    /// directory exists (`setup` may write files there; they are handed to the server's user).
+    pub fn start_with(setup: impl FnOnce(&Path) -> Vec<String>) -> Option<PgServer> {
         let Some(bin) = postgres_bin() else {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
@@ -65,11 +74,12 @@ impl PgServer {
         };
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
+        let settings: String = setup(dir.path()).iter().map(|setting| format!(" -c {setting}")).collect();
         if is_root() {
             run(
                 {
                     let mut chown = Command::new("chown");
-                    chown.args(["postgres:postgres"]).arg(dir.path());
+                    chown.args(["-R", "postgres:postgres"]).arg(dir.path());
                     chown
                 },
                 "chown the server's directory",
@@ -79,15 +89,7 @@ impl PgServer {
         initdb.args(["-A", "trust", "-U", "jwtgate", "-E", "UTF8", "--no-sync", "-D"]).arg(&data);
         run(initdb, "initdb");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", dir.path().display());
-        let mut start = as_postgres(&bin.join("pg_ctl"));
-        start
-            .args(["-w", "-t", "60", "-D"])
-            .arg(&data)
-            .arg("-l")
-            .arg(dir.path().join("log"))
-            .args(["-o", &options, "start"]);
-        run(start, "pg_ctl start");
+        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1{settings}", dir.path().display());
         // Stopped by drop, and by this watchdog when the test process is gone (the shared
         // server is a static, which is never dropped).
         let pg_ctl = bin.join("pg_ctl");
@@ -107,7 +109,27 @@ impl PgServer {
             .spawn()
             .unwrap();
         let url = format!("postgresql://jwtgate@127.0.0.1:{port}/postgres");
-        Some(PgServer { _dir: dir, data, bin, url })
+        let server = PgServer { dir, data, bin, options, port, url };
+        server.start_again();
+        Some(server)
+    }
+
+    /// Starts the server again after [`PgServer::stop_now`], on the same port and data.
+    pub fn start_again(&self) {
+        let mut start = as_postgres(&self.bin.join("pg_ctl"));
+        start.args(["-w", "-t", "60", "-D"]).arg(&self.data).arg("-l").arg(self.dir.path().join("log")).args([
+            "-o",
+            &self.options,
+            "start",
+        ]);
+        run(start, "pg_ctl start");
+    }
+
+    /// Stops the server as a crash would (`-m immediate`: no checkpoint, clients cut off).
+    pub fn stop_now(&self) {
+        let mut stop = as_postgres(&self.bin.join("pg_ctl"));
+        stop.args(["-w", "-m", "immediate", "-D"]).arg(&self.data).arg("stop");
+        run(stop, "pg_ctl stop");
     }
 }
 

@@ -244,6 +244,8 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
             table: postgres.table.clone(),
             max_connections: postgres.max_connections,
             connect_timeout: std::time::Duration::from_secs(postgres.connect_timeout),
+            staleness: std::time::Duration::from_secs(postgres.staleness),
+            tls_ca_file: postgres.tls_ca_file.clone(),
         }),
         _ => Store::open(&Options { fsync: settings.fsync, ..Options::new(&data_dir) }),
     };
@@ -318,17 +320,36 @@ fn spawn_audit_reopener(core: Arc<jwtgate_core::Core>) -> Result<(), String> {
     Ok(())
 }
 
-/// Removes expired tokens in the background; lookups refuse them regardless.
+/// Removes expired tokens in the background; lookups refuse them regardless. Replicas on one
+/// database take turns: only the holder of the `sweep` lease sweeps, and a replica that dies
+/// gives it up with its connection, so another takes it at its next tick.
 fn spawn_sweeper(store: Arc<Store>) {
     actix_web::rt::spawn(async move {
-        let mut interval = actix_web::rt::time::interval(Duration::from_secs(60));
+        let mut interval = actix_web::rt::time::interval(Duration::from_secs(10));
+        let mut leading = false;
         loop {
             interval.tick().await;
             let store = store.clone();
-            let swept = web::block(move || store.sweep_expired(clock::unix_now(), 10_000)).await;
+            let swept = web::block(move || match store.lead("sweep")? {
+                true => store.sweep_expired(clock::unix_now(), 10_000).map(Some),
+                false => Ok(None),
+            })
+            .await;
+            let now_leading = match swept {
+                Ok(Ok(Some(_))) => true,
+                Ok(Ok(None)) => false,
+                _ => leading,
+            };
+            if now_leading != std::mem::replace(&mut leading, now_leading) {
+                tracing::info!(
+                    leading,
+                    "this replica {} the expiry sweep",
+                    if leading { "runs" } else { "no longer runs" }
+                );
+            }
             match swept {
-                Ok(Ok(0)) => {}
-                Ok(Ok(count)) => tracing::debug!(count, "swept expired tokens"),
+                Ok(Ok(None | Some(0))) => {}
+                Ok(Ok(Some(count))) => tracing::debug!(count, "swept expired tokens"),
                 Ok(Err(error)) => tracing::warn!(%error, "failed to sweep expired tokens"),
                 Err(error) => tracing::warn!(%error, "sweeper task failed"),
             }

@@ -53,6 +53,8 @@ struct RawPostgres {
     max_connections: Option<usize>,
     table: Option<String>,
     connect_timeout: Option<String>,
+    staleness: Option<String>,
+    tls_ca_file: Option<PathBuf>,
 }
 
 /// `[storage.postgresql]`: the store on PostgreSQL instead of sled.
@@ -63,6 +65,9 @@ pub struct Postgres {
     pub table: String,
     /// Seconds.
     pub connect_timeout: u64,
+    /// Seconds a replica that cannot reach the database serves from its caches.
+    pub staleness: u64,
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -184,11 +189,14 @@ impl Settings {
                 .filter(|url| !url.is_empty())
                 .ok_or("invalid configuration: storage.postgresql.connection_url is required")?;
             let connect_timeout = duration("storage.postgresql.connect_timeout", postgres.connect_timeout, 5)?;
+            let staleness = duration("storage.postgresql.staleness", postgres.staleness, 60)?;
             settings.postgresql = Some(Postgres {
                 connection_url,
                 max_connections: postgres.max_connections.filter(|n| *n > 0).unwrap_or(16),
                 table: postgres.table.unwrap_or_else(|| "jwtgate_kv".into()),
                 connect_timeout: u64::try_from(connect_timeout).unwrap_or(5),
+                staleness: u64::try_from(staleness).unwrap_or(60),
+                tls_ca_file: postgres.tls_ca_file,
             });
         }
         let tcp = raw.listener.and_then(|l| l.tcp).unwrap_or_default();
@@ -269,7 +277,7 @@ mod tests {
         let file = write(
             &dir,
             "pg.toml",
-            "[listener.tcp]\ntls_disable = true\n[storage.postgresql]\nconnection_url = \"postgresql://jwtgate@db:5432/jwtgate\"\nmax_connections = 4\nconnect_timeout = \"2s\"\n",
+            "[listener.tcp]\ntls_disable = true\n[storage.postgresql]\nconnection_url = \"postgresql://jwtgate@db:5432/jwtgate\"\nmax_connections = 4\nconnect_timeout = \"2s\"\nstaleness = \"30s\"\ntls_ca_file = \"/etc/db-ca.pem\"\n",
         );
         let settings = Settings::load(Some(&file), Vec::new()).unwrap();
         let expected = super::Postgres {
@@ -277,14 +285,17 @@ mod tests {
             max_connections: 4,
             table: "jwtgate_kv".into(),
             connect_timeout: 2,
+            staleness: 30,
+            tls_ca_file: Some("/etc/db-ca.pem".into()),
         };
         assert_eq!(settings.postgresql, Some(expected));
         let env = vec![("JWTGATE_STORAGE__POSTGRESQL__CONNECTION_URL".to_owned(), "postgresql://h/db".to_owned())];
         let from_env = Settings::load(None, env).unwrap().postgresql.unwrap();
         assert_eq!(
-            (from_env.connection_url.as_str(), from_env.max_connections, from_env.connect_timeout),
-            ("postgresql://h/db", 16, 5)
+            (from_env.connection_url.as_str(), from_env.max_connections, from_env.connect_timeout, from_env.staleness),
+            ("postgresql://h/db", 16, 5, 60)
         );
+        assert_eq!(from_env.tls_ca_file, None);
     }
 
     #[test]

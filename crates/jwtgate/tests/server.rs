@@ -5,30 +5,7 @@ mod support;
 
 use jwtgate_verifier::testkit::TestKey;
 use serde_json::json;
-use support::{kubernetes_token, start, start_with_env, Running};
-
-fn configure(server: &Running, root: &str, key: &TestKey) {
-    assert_eq!(server.call("POST", "sys/auth/jwt", Some(root), Some(&json!({"type": "jwt"}))).0, 204);
-    assert_eq!(
-        server.call("PUT", "auth/jwt/config", Some(root), Some(&json!({"jwt_validation_pubkeys": key.public_pem()}))).0,
-        204
-    );
-    let role = json!({"role_type": "jwt", "bound_audiences": "vault", "user_claim": "sub", "bound_subject": "system:serviceaccount:default:default", "policies": "default", "ttl": "1h"});
-    assert_eq!(server.call("PUT", "auth/jwt/role/my-role", Some(root), Some(&role)).0, 204);
-}
-
-/// A fresh server initialised (it answers 501 before), configured, and logged in to once:
-/// the root token and the client token.
-fn initialise_and_log_in(server: &Running, key: &TestKey) -> (String, String) {
-    assert_eq!(server.call("GET", "sys/health", None, None).0, 501);
-    let (status, init) = server.call("PUT", "sys/init", None, Some(&json!({})));
-    assert_eq!(status, 200);
-    let root = init["root_token"].as_str().unwrap().to_owned();
-    configure(server, &root, key);
-    let (_, login) =
-        server.call("PUT", "auth/jwt/login", None, Some(&json!({"role": "my-role", "jwt": kubernetes_token(key)})));
-    (root, login["auth"]["client_token"].as_str().unwrap().to_owned())
-}
+use support::{configure, initialise_and_log_in, kubernetes_token, start, start_with_env};
 
 /// A shell set up for the client (its `JWTGATE_*` variables) still starts the server.
 const CLIENT_ENVIRONMENT: &[(&str, &str)] = &[

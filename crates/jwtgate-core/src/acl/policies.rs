@@ -99,7 +99,7 @@ impl Policies {
     /// answers repeat `data` at the top level).
     pub async fn handle(&self, operation: Operation, name: &str, body: &Body, legacy: bool) -> Result<Response, Error> {
         let name = name.trim().to_lowercase();
-        if name.is_empty() || name.contains('/') {
+        if name.is_empty() || name.contains('/') || name.len() > crate::auth::MAX_NAME_LEN {
             return Err(Error::BadRequest("invalid policy name".into()));
         }
         let (store, key) = (self.store.clone(), name.clone());

@@ -43,8 +43,25 @@ impl Audit {
     /// Opens every stored device. One that cannot open now still counts as enabled and fails
     /// every write, so requests are refused rather than left unrecorded.
     pub fn load(store: Arc<Store>) -> Result<Audit, jwtgate_store::StoreError> {
+        let devices = Audit::open_stored(&store, &[])?;
+        Ok(Audit { store, devices: RwLock::new(Arc::new(devices)) })
+    }
+
+    /// Takes up the devices now stored (another replica enabled or disabled one); a device
+    /// whose record is unchanged stays open as it is.
+    pub fn reload(&self) -> Result<(), jwtgate_store::StoreError> {
+        let next = Audit::open_stored(&self.store, &self.devices())?;
+        *self.devices.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        Ok(())
+    }
+
+    fn open_stored(store: &Store, open: &[Arc<Device>]) -> Result<Vec<Arc<Device>>, jwtgate_store::StoreError> {
         let mut devices = Vec::new();
         for record in store.list_audit_devices()? {
+            if let Some(device) = open.iter().find(|device| device.record == record) {
+                devices.push(device.clone());
+                continue;
+            }
             let device = Device::open(record.clone()).unwrap_or_else(|error| {
                 tracing::error!(device = %record.path, %error, "audit device failed to open; requests are refused");
                 // Stored options were checked at enable; a corrupt record still loads, broken.
@@ -60,7 +77,7 @@ impl Audit {
             });
             devices.push(Arc::new(device));
         }
-        Ok(Audit { store, devices: RwLock::new(Arc::new(devices)) })
+        Ok(devices)
     }
 
     /// The devices now enabled.
@@ -112,6 +129,9 @@ impl Audit {
         let path = path.trim_matches('/').to_owned();
         if path.is_empty() {
             return Err(Error::BadRequest("path is required".into()));
+        }
+        if path.len() > crate::auth::MAX_NAME_LEN {
+            return Err(Error::BadRequest(format!("path is longer than {} bytes", crate::auth::MAX_NAME_LEN)));
         }
         let kind = fields::string(body, "type")?.unwrap_or_default();
         if fields::boolean(body, "local")?.unwrap_or(false) {

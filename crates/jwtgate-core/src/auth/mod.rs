@@ -426,8 +426,15 @@ impl RoleParams for Methods {
     }
 }
 
-/// Vault's `GenericNameRegex` with ASCII `\w`: `\w(([\w-.]+)?\w)?`.
+/// The longest role, policy or mount name: stricter than Vault, which has no limit, so that
+/// every key fits a database index (PostgreSQL's btree rows hold at most 2704 bytes).
+pub const MAX_NAME_LEN: usize = 256;
+
+/// Vault's `GenericNameRegex` with ASCII `\w`: `\w(([\w-.]+)?\w)?`, at most [`MAX_NAME_LEN`].
 pub fn valid_name(name: &str) -> bool {
+    if name.len() > MAX_NAME_LEN {
+        return false;
+    }
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let chars: Vec<char> = name.chars().collect();
     match chars.as_slice() {
@@ -456,6 +463,8 @@ mod tests {
             ("", false),
             ("prоd", false),
             ("a b", false),
+            (&"r".repeat(256), true),
+            (&"r".repeat(257), false),
         ];
         for (name, ok) in cases {
             assert_eq!(super::valid_name(name), ok, "{name:?}");

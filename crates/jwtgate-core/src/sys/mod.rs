@@ -218,9 +218,11 @@ pub async fn auth_mount(methods: &Methods, operation: Operation, path: &str, bod
     }
 }
 
-/// Segments of letters, digits, `-`, `_` and `.`: stricter than Vault, which takes any bytes.
+/// Segments of letters, digits, `-`, `_` and `.`, at most `MAX_NAME_LEN` in all: stricter
+/// than Vault, which takes any bytes of any length.
 fn valid_mount_path(path: &str) -> bool {
     !path.is_empty()
+        && path.len() <= crate::auth::MAX_NAME_LEN
         && path.split('/').all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
 }
 
