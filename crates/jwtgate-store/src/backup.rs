@@ -89,3 +89,43 @@ impl Store {
         Ok(count)
     }
 }
+
+/// Entries copied per transaction by [`Store::migrate_to`].
+const MIGRATE_CHUNK: usize = 5_000;
+
+impl Store {
+    /// Copies every entry to an empty PostgreSQL table (`jwtgate operator migrate`). The salt
+    /// moves with the tokens, so they stay hashed and valid. The schema version is written
+    /// last: a copy that was cut short is refused by a server (data without a schema), never
+    /// served half-empty; drop the table and run it again. Returns how many entries it copied.
+    pub fn migrate_to(&self, target: &crate::PostgresOptions) -> Result<usize, StoreError> {
+        let engine = crate::PostgresEngine::connect(target)?;
+        if !crate::Engine::is_empty(&engine) {
+            return Err(StoreError::Engine(format!(
+                "the postgresql table {} is not empty: migrate only into a new table",
+                target.table
+            )));
+        }
+        let (mut copied, mut start, mut schema) = (0, Vec::new(), Batch::default());
+        loop {
+            // Every key starts with an ASCII keyspace name, so all of them sort before 0xff.
+            let chunk = self.engine.scan_range(&start, &[0xff], MIGRATE_CHUNK)?;
+            let Some((last, _)) = chunk.last() else { break };
+            start = [last.as_slice(), &[0]].concat();
+            let mut batch = Batch::default();
+            for (key, value) in chunk {
+                match key.as_slice() {
+                    b"meta/schema" => schema.put(key, value),
+                    // The saved live-token count is one process's own; replicas count on demand.
+                    b"meta/token_count" => {}
+                    _ => batch.put(key, value),
+                }
+            }
+            copied += batch.0.len();
+            crate::Engine::apply(&engine, batch)?;
+        }
+        copied += schema.0.len();
+        crate::Engine::apply(&engine, schema)?;
+        Ok(copied)
+    }
+}

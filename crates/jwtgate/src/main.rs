@@ -7,6 +7,7 @@ mod settings;
 
 use actix_web::{web, App, HttpServer};
 use jwtgate_store::{Options, Store};
+use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,8 @@ Client (the vault CLI's syntax; VAULT_ADDR/VAULT_TOKEN/VAULT_CACERT, JWTGATE_* f
   auth enable|disable|list|tune   write  read  list  delete  login -method=jwt|kubernetes
   token lookup|renew|revoke       policy write|read|list|delete
   operator init                   status
+  operator migrate -from sled:PATH -to postgresql:URL [-table NAME] [-tls-ca-file FILE]
+                                  copy a stopped server's sled database into PostgreSQL
   audit enable|list|disable       audit devices (file, socket)
   jwks to-pem [FILE|-]            a cluster's JWKS as PEM public keys, with their kids
   completion bash|zsh|fish
@@ -105,6 +108,54 @@ fn parse_server_args(args: &[String]) -> Result<ServerArgs, String> {
     Ok(parsed)
 }
 
+const MIGRATE_USAGE: &str =
+    "usage: jwtgate operator migrate -from sled:PATH -to postgresql:URL [-table NAME] [-tls-ca-file FILE]";
+
+/// `operator migrate` flags, one dash or two, `-flag value` or `-flag=value`.
+fn parse_migrate_args(args: &[String]) -> Result<HashMap<String, String>, String> {
+    let mut flags = HashMap::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let flag =
+            arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')).ok_or_else(|| format!("unexpected {arg:?}"))?;
+        let (name, value) = match flag.split_once('=') {
+            Some((name, value)) => (name, value.to_owned()),
+            None => (flag, args.next().ok_or_else(|| format!("-{flag} needs a value"))?.clone()),
+        };
+        if !["from", "to", "table", "tls-ca-file"].contains(&name) {
+            return Err(format!("unknown flag -{name}"));
+        }
+        flags.insert(name.to_owned(), value);
+    }
+    Ok(flags)
+}
+
+/// `jwtgate operator migrate` (Vault's `vault operator migrate`): copies a stopped server's sled
+/// database into an empty PostgreSQL table, tokens still hashed and valid.
+fn migrate(args: &[String]) -> Result<String, String> {
+    let flags = parse_migrate_args(args).map_err(|e| format!("{e}\n{MIGRATE_USAGE}"))?;
+    let flag = |name: &str| flags.get(name).cloned().ok_or_else(|| format!("-{name} is required\n{MIGRATE_USAGE}"));
+    let from = flag("from")?;
+    let path = from.strip_prefix("sled:").ok_or_else(|| format!("-from must be sled:PATH, not {from:?}"))?;
+    let to = flag("to")?;
+    // `postgresql:URL`, where the URL may be libpq's key=value form or itself postgresql://...
+    let url = match to.starts_with("postgresql://") || to.starts_with("postgres://") {
+        true => to.as_str(),
+        false => to.strip_prefix("postgresql:").ok_or_else(|| format!("-to must be postgresql:URL"))?,
+    };
+    if !std::path::Path::new(path).join("db").exists() {
+        return Err(format!("no jwtgate database at {path}"));
+    }
+    let source = Store::open(&Options::new(path)).map_err(|e| e.to_string())?;
+    let mut target = jwtgate_store::PostgresOptions::new(url);
+    if let Some(table) = flags.get("table") {
+        target.table = table.clone();
+    }
+    target.tls_ca_file = flags.get("tls-ca-file").map(Into::into);
+    let copied = source.migrate_to(&target).map_err(|e| e.to_string())?;
+    Ok(format!("Success! Migrated {copied} entries from sled:{path} to postgresql table {}.", target.table))
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_server_args;
@@ -153,6 +204,16 @@ fn main() -> ExitCode {
             },
             Err(error) => {
                 eprintln!("jwtgate: {error}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        Some("operator") if args.get(1).map(String::as_str) == Some("migrate") => match migrate(&args[2..]) {
+            Ok(done) => {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("jwtgate operator migrate: {error}");
                 ExitCode::from(2)
             }
         },

@@ -380,3 +380,57 @@ fn hostile_names_are_refused_and_stored_nowhere_on_postgresql() {
     }
     assert_eq!(stored(&mut client, "mount/"), 1);
 }
+
+#[test]
+fn operator_migrate_moves_a_sled_database_to_postgresql_with_its_tokens_valid() {
+    let Some(postgres) = PgServer::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = TestKey::rsa(2048);
+    let sled = support::start(&["--data-dir", data.to_str().unwrap()], &dir.path().join("sled.log"));
+    let (root, client) = support::initialise_and_log_in(&sled, &key);
+    let (_, batch) =
+        sled.call("POST", "auth/token/create", Some(&root), Some(&json!({"type": "batch", "policies": ["default"]})));
+    let batch = client_token(&batch);
+    let migrate = |from: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_jwtgate"))
+            .args([
+                "operator",
+                "migrate",
+                "-from",
+                from,
+                "-to",
+                &format!("postgresql:{}", postgres.url),
+                "-table",
+                "moved",
+            ])
+            .output()
+            .unwrap()
+    };
+    let sled_path = format!("sled:{}", data.display());
+    let busy = migrate(&sled_path);
+    assert!(!busy.status.success() && String::from_utf8_lossy(&busy.stderr).contains("in use by another process"));
+    sled.stop();
+    let moved = migrate(&sled_path);
+    let said = String::from_utf8_lossy(&moved.stdout);
+    assert!(moved.status.success(), "{said}{}", String::from_utf8_lossy(&moved.stderr));
+    assert!(said.starts_with("Success! Migrated ") && said.contains("to postgresql table moved"), "{said}");
+    assert!(!said.contains("postgresql://"), "the URL (and any password in it) is not repeated: {said}");
+    let again = migrate(&sled_path);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"), "a second migration is refused");
+
+    let replica = start_with_env(
+        &[],
+        &[
+            ("JWTGATE_STORAGE__POSTGRESQL__CONNECTION_URL", &postgres.url),
+            ("JWTGATE_STORAGE__POSTGRESQL__TABLE", "moved"),
+        ],
+        &dir.path().join("postgres.log"),
+    );
+    assert_eq!(replica.call("GET", "sys/health", None, None).0, 200, "initialised");
+    for token in [&root, &client, &batch] {
+        assert_eq!(lookup_self(&replica, token), 200, "tokens stay hashed and valid");
+    }
+    assert_eq!(login(&replica, "my-role", &key).0, 200, "mounts, configs and roles moved too");
+    assert_eq!(replica.call("PUT", "auth/token/revoke-self", Some(&client), None).0, 204);
+}
