@@ -141,7 +141,7 @@ fn migrate(args: &[String]) -> Result<String, String> {
     // `postgresql:URL`, where the URL may be libpq's key=value form or itself postgresql://...
     let url = match to.starts_with("postgresql://") || to.starts_with("postgres://") {
         true => to.as_str(),
-        false => to.strip_prefix("postgresql:").ok_or_else(|| format!("-to must be postgresql:URL"))?,
+        false => to.strip_prefix("postgresql:").ok_or("-to must be postgresql:URL")?,
     };
     if !std::path::Path::new(path).join("db").exists() {
         return Err(format!("no jwtgate database at {path}"));
