@@ -43,6 +43,9 @@ struct Scenario {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Target {
     Jwtgate,
+    /// This many jwtgate replicas on one PostgreSQL (the tests' server), the clients split
+    /// between them.
+    JwtgatePostgres(usize),
     /// `bao server -dev`: in-memory storage.
     OpenbaoDev,
     /// OpenBao on its integrated Raft storage, initialised and unsealed.
@@ -97,6 +100,8 @@ fn scenarios(quick: bool, peer: bool) -> Vec<Scenario> {
             ..scenario("prefilled-sled-64", 64)
         },
         Scenario { vault_benchmark: true, ..scenario("vault-benchmark-jwt-64", 64) },
+        Scenario { durable: true, target: Target::JwtgatePostgres(1), ..scenario("service-postgres-64", 64) },
+        Scenario { durable: true, target: Target::JwtgatePostgres(2), ..scenario("service-postgres-2x32", 64) },
         // TokenReview against kube-sim, which runs inside this load generator on the same cores.
         scenario("jwt-sim-8", 8).with(Kube::No),
         scenario("kubernetes-method-8", 8).with(Kube::Method),
@@ -126,12 +131,32 @@ struct Server {
     started_in: Duration,
     /// The root token, when starting the server made it (OpenBao).
     root: Option<String>,
+    /// More replicas on the same database, and the database (PostgreSQL scenarios).
+    replicas: Vec<(Child, String)>,
+    database: Option<jwtgate_testkit::postgres::PgServer>,
+}
+
+impl Server {
+    fn new(child: Child, address: String, dir: tempfile::TempDir, started_in: Duration) -> Server {
+        Server { child, address, _dir: dir, started_in, root: None, replicas: Vec::new(), database: None }
+    }
+
+    /// Where the clients go: every replica in turn.
+    fn addresses(&self) -> Vec<String> {
+        std::iter::once(self.address.clone()).chain(self.replicas.iter().map(|(_, a)| a.clone())).collect()
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        std::iter::once(self.child.id()).chain(self.replicas.iter().map(|(c, _)| c.id())).collect()
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
+        for child in std::iter::once(&mut self.child).chain(self.replicas.iter_mut().map(|(c, _)| c)) {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -150,7 +175,33 @@ fn start_server(binary: &str, durable: bool) -> Server {
     let mut child = command.spawn().expect("start the jwtgate server");
     let (url, _) = jwtgate_testkit::wait_ready(&mut child, Duration::from_secs(60)).expect("the server did not start");
     let address = url.trim_start_matches("http://").to_owned();
-    Server { child, address, _dir: dir, started_in: begun.elapsed(), root: None }
+    Server::new(child, address, dir, begun.elapsed())
+}
+
+/// `replicas` jwtgate servers on a fresh PostgreSQL; `None` (said) where it is not installed.
+fn start_on_postgres(binary: &str, replicas: usize) -> Option<Server> {
+    let database = jwtgate_testkit::postgres::PgServer::start()?;
+    let dir = tempfile::tempdir().unwrap();
+    let begun = Instant::now();
+    let mut started: Vec<(Child, String)> = (0..replicas)
+        .map(|_| {
+            let mut child = Command::new(binary)
+                .args(["server", "--listen-address", "127.0.0.1:0"])
+                .env("JWTGATE_LOG_LEVEL", "warn")
+                .env("JWTGATE_STORAGE__POSTGRESQL__CONNECTION_URL", &database.url)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start the jwtgate server");
+            let (url, _) = jwtgate_testkit::wait_ready(&mut child, Duration::from_secs(60)).expect("did not start");
+            (child, url.trim_start_matches("http://").to_owned())
+        })
+        .collect();
+    let (child, address) = started.remove(0);
+    let mut server = Server::new(child, address, dir, begun.elapsed());
+    server.replicas = started;
+    server.database = Some(database);
+    Some(server)
 }
 
 fn free_port() -> u16 {
@@ -183,7 +234,8 @@ fn start_openbao(bao: &str, raft: bool) -> Server {
     }
     let begun = Instant::now();
     let child = command.spawn().expect("start OpenBao");
-    let mut server = Server { child, address, _dir: dir, started_in: Duration::ZERO, root: Some(ROOT.into()) };
+    let mut server = Server::new(child, address, dir, Duration::ZERO);
+    server.root = Some(ROOT.into());
     let health = |server: &Server| {
         Connection::try_open(&server.address).map(|mut connection| connection.call("GET", "sys/health", None, "").0)
     };
@@ -419,6 +471,8 @@ struct Figures {
     p99: Duration,
     max: Duration,
     cpu_per_login_us: f64,
+    /// PostgreSQL's processes, where the scenario has them (not in `cpu_per_login_us`).
+    database_cpu_per_login_us: Option<f64>,
     /// The load generator's own CPU (this process, kube-sim included where it runs here).
     generator_cpu_per_login_us: f64,
     idle_rss_mb: f64,
@@ -435,7 +489,7 @@ fn drive(
     warmup: Duration,
     measure: Duration,
 ) -> Figures {
-    let idle_rss_mb = rss_mb(server.child.id());
+    let idle_rss_mb = server.pids().iter().map(|pid| rss_mb(*pid)).sum();
     let path = format!("auth/{mount}/login");
     let requests: Vec<Vec<u8>> = tokens
         .iter()
@@ -444,10 +498,11 @@ fn drive(
     let requests = Arc::new(requests);
     let stop = Arc::new(AtomicBool::new(false));
     let measuring = Arc::new(AtomicBool::new(false));
+    let addresses = server.addresses();
     let threads: Vec<_> = (0..clients)
         .map(|client| {
-            let (requests, stop, measuring, address) =
-                (requests.clone(), stop.clone(), measuring.clone(), server.address.clone());
+            let address = addresses[client % addresses.len()].clone();
+            let (requests, stop, measuring) = (requests.clone(), stop.clone(), measuring.clone());
             std::thread::spawn(move || {
                 let mut connection = Connection::open(&address);
                 let (mut latencies, mut errors, mut i) = (Vec::with_capacity(1 << 16), 0usize, client);
@@ -466,16 +521,19 @@ fn drive(
         })
         .collect();
     std::thread::sleep(warmup);
-    let pid = server.child.id();
-    let (cpu_before, own_before) = (cpu_micros(pid), cpu_micros(std::process::id()));
+    let (pids, database_pids) = (server.pids(), server.database.as_ref().map(|db| db.pids()));
+    let sum = |pids: &[u32]| pids.iter().map(|pid| cpu_micros(*pid)).sum::<u64>();
+    let (cpu_before, own_before) = (sum(&pids), cpu_micros(std::process::id()));
+    let database_before = database_pids.as_deref().map(sum);
     measuring.store(true, Ordering::Relaxed);
     let begun = Instant::now();
     std::thread::sleep(measure);
     measuring.store(false, Ordering::Relaxed);
     let elapsed = begun.elapsed();
-    let cpu = cpu_micros(pid) - cpu_before;
+    let cpu = sum(&pids) - cpu_before;
     let own = cpu_micros(std::process::id()) - own_before;
-    let load_rss_mb = rss_mb(pid);
+    let database = database_pids.as_deref().map(sum).zip(database_before).map(|(after, before)| after - before);
+    let load_rss_mb = pids.iter().map(|pid| rss_mb(*pid)).sum();
     stop.store(true, Ordering::Relaxed);
     let (mut latencies, mut errors) = (Vec::new(), 0);
     for thread in threads {
@@ -498,6 +556,7 @@ fn drive(
         p99: at(0.99),
         max: latencies.last().copied().unwrap_or_default(),
         cpu_per_login_us: cpu as f64 / count,
+        database_cpu_per_login_us: database.map(|micros| micros as f64 / count),
         generator_cpu_per_login_us: own as f64 / count,
         idle_rss_mb,
         load_rss_mb,
@@ -553,7 +612,7 @@ fn main() {
     println!("raw verify on one core, this run: RS256 {rs256:.1} µs, ES256 {es256:.1} µs\n");
     println!("| scenario | clients | logins/s | p50 | p90 | p99 | max | server CPU/login | ÷ raw verify | generator CPU/login | idle RSS | load RSS | start | errors |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    let mut results = Vec::new();
+    let (mut results, mut database_rows) = (Vec::new(), Vec::new());
     let chosen = scenarios(quick, bao.is_some()).into_iter().filter(|s| only.as_deref().is_none_or(|o| o == s.name));
     for scenario in chosen {
         let jwks_server = scenario.jwks_url.then(|| {
@@ -565,11 +624,19 @@ fn main() {
             .then(|| Sim::start(SimConfig { quiet: true, ..SimConfig::default() }).expect("kube-sim"));
         let mut server = match (scenario.target, &bao) {
             (Target::Jwtgate, _) => start_server(&binary, scenario.durable),
+            (Target::JwtgatePostgres(replicas), _) => match start_on_postgres(&binary, replicas) {
+                Some(server) => server,
+                None => continue,
+            },
             (Target::OpenbaoDev, Some(bao)) => start_openbao(bao, false),
             (Target::OpenbaoRaft, Some(bao)) => start_openbao(bao, true),
             (_, None) => unreachable!("OpenBao scenarios exist only with --peer-bao"),
         };
         let (mount, tokens) = configure(&server, &scenario, &keys, &jwks_server, sim.as_ref());
+        if !server.replicas.is_empty() {
+            // The other replicas learn of the mount within a second.
+            std::thread::sleep(Duration::from_millis(1200));
+        }
         if scenario.prefill > 0 {
             // Fill with real logins, then kill -9 and restart: the start covers a full store
             // recovered after a crash (no count saved by a clean shutdown).
@@ -613,7 +680,22 @@ fn main() {
             "cpu_per_login_over_raw_verify": figures.cpu_per_login_us / raw,
             "generator_cpu_us_per_login": figures.generator_cpu_per_login_us, "idle_rss_mb": figures.idle_rss_mb,
             "load_rss_mb": figures.load_rss_mb, "start_seconds": figures.started_in.as_secs_f64(), "errors": figures.errors,
+            "database_cpu_us_per_login": figures.database_cpu_per_login_us,
         }));
+        if let Some(database) = figures.database_cpu_per_login_us {
+            database_rows.push(format!(
+                "| {} | {:.1} µs | {database:.1} µs | {:.1} µs | {:.2} |",
+                scenario.name,
+                figures.cpu_per_login_us,
+                figures.cpu_per_login_us + database,
+                (figures.cpu_per_login_us + database) / raw
+            ));
+        }
+    }
+    if !database_rows.is_empty() {
+        println!("\n| on PostgreSQL | jwtgate CPU/login | PostgreSQL CPU/login | together | ÷ raw verify |");
+        println!("|---|---|---|---|---|");
+        database_rows.iter().for_each(|row| println!("{row}"));
     }
     side_by_side(&results);
     targets(&results, rs256, if quick { "100,000" } else { "1,000,000" });
@@ -724,6 +806,14 @@ fn targets(results: &[Value], rs256: f64, prefilled: &str) {
         {
             let value = ratio(get("audit-file-64", "logins_per_sec"), get("service-sled-64", "logins_per_sec"));
             ("file audit device: logins/s ÷ without", value, "≥ 0.85", value.is_some_and(|v| v >= 0.85))
+        },
+        {
+            let value = get("service-postgres-64", "logins_per_sec");
+            ("PostgreSQL, one replica: durable logins/s", value, "≥ 3,000", value.is_some_and(|v| v >= 3000.0))
+        },
+        {
+            let value = get("service-postgres-64", "p99_ms");
+            ("PostgreSQL, one replica: p99 (ms)", value, "≤ 50", value.is_some_and(|v| v <= 50.0))
         },
         {
             let value = Some(results.iter().filter_map(|r| r["errors"].as_f64()).sum());

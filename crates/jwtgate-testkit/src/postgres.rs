@@ -125,6 +125,21 @@ impl PgServer {
         run(start, "pg_ctl start");
     }
 
+    /// The postmaster and every process it started (backends, writers): what the server costs.
+    pub fn pids(&self) -> Vec<u32> {
+        let pid_file = std::fs::read_to_string(self.data.join("postmaster.pid")).unwrap_or_default();
+        let Some(postmaster) = pid_file.lines().next().and_then(|line| line.trim().parse::<u32>().ok()) else {
+            return Vec::new();
+        };
+        let children = std::fs::read_dir("/proc").into_iter().flatten().filter_map(|entry| {
+            let pid = entry.ok()?.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let parent = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse::<u32>().ok()?;
+            (parent == postmaster).then_some(pid)
+        });
+        std::iter::once(postmaster).chain(children).collect()
+    }
+
     /// Stops the server as a crash would (`-m immediate`: no checkpoint, clients cut off).
     pub fn stop_now(&self) {
         let mut stop = as_postgres(&self.bin.join("pg_ctl"));
