@@ -473,6 +473,8 @@ struct Figures {
     cpu_per_login_us: f64,
     /// PostgreSQL's processes, where the scenario has them (not in `cpu_per_login_us`).
     database_cpu_per_login_us: Option<f64>,
+    /// PostgreSQL transactions committed per login (the group commit shares them).
+    commits_per_login: Option<f64>,
     /// The load generator's own CPU (this process, kube-sim included where it runs here).
     generator_cpu_per_login_us: f64,
     idle_rss_mb: f64,
@@ -525,6 +527,7 @@ fn drive(
     let sum = |pids: &[u32]| pids.iter().map(|pid| cpu_micros(*pid)).sum::<u64>();
     let (cpu_before, own_before) = (sum(&pids), cpu_micros(std::process::id()));
     let database_before = database_pids.as_deref().map(sum);
+    let commits_before = server.database.as_ref().and_then(commits);
     measuring.store(true, Ordering::Relaxed);
     let begun = Instant::now();
     std::thread::sleep(measure);
@@ -533,6 +536,7 @@ fn drive(
     let cpu = sum(&pids) - cpu_before;
     let own = cpu_micros(std::process::id()) - own_before;
     let database = database_pids.as_deref().map(sum).zip(database_before).map(|(after, before)| after - before);
+    let committed = server.database.as_ref().and_then(commits).zip(commits_before).map(|(after, before)| after - before);
     let load_rss_mb = pids.iter().map(|pid| rss_mb(*pid)).sum();
     stop.store(true, Ordering::Relaxed);
     let (mut latencies, mut errors) = (Vec::new(), 0);
@@ -557,12 +561,23 @@ fn drive(
         max: latencies.last().copied().unwrap_or_default(),
         cpu_per_login_us: cpu as f64 / count,
         database_cpu_per_login_us: database.map(|micros| micros as f64 / count),
+        // The two reads of the counter are transactions too.
+        commits_per_login: committed.map(|commits| (commits - 1).max(0) as f64 / count),
         generator_cpu_per_login_us: own as f64 / count,
         idle_rss_mb,
         load_rss_mb,
         errors,
         started_in: server.started_in,
     }
+}
+
+/// Transactions committed in the database so far (PostgreSQL's statistics lag by up to its
+/// `stats_fetch_consistency` snapshot; a fresh connection reads the current figures).
+fn commits(database: &jwtgate_testkit::postgres::PgServer) -> Option<i64> {
+    let mut client = postgres::Client::connect(&database.url, postgres::NoTls).ok()?;
+    client.execute("SELECT pg_stat_force_next_flush()", &[]).ok()?;
+    let row = client.query_one("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()", &[]).ok()?;
+    Some(row.get(0))
 }
 
 /// Microseconds of one raw signature verify (pre-parsed aws-lc key, one core): the physical limit.
@@ -681,20 +696,22 @@ fn main() {
             "generator_cpu_us_per_login": figures.generator_cpu_per_login_us, "idle_rss_mb": figures.idle_rss_mb,
             "load_rss_mb": figures.load_rss_mb, "start_seconds": figures.started_in.as_secs_f64(), "errors": figures.errors,
             "database_cpu_us_per_login": figures.database_cpu_per_login_us,
+            "database_commits_per_login": figures.commits_per_login,
         }));
         if let Some(database) = figures.database_cpu_per_login_us {
             database_rows.push(format!(
-                "| {} | {:.1} µs | {database:.1} µs | {:.1} µs | {:.2} |",
+                "| {} | {:.1} µs | {database:.1} µs | {:.1} µs | {:.2} | {:.3} |",
                 scenario.name,
                 figures.cpu_per_login_us,
                 figures.cpu_per_login_us + database,
-                (figures.cpu_per_login_us + database) / raw
+                (figures.cpu_per_login_us + database) / raw,
+                figures.commits_per_login.unwrap_or(f64::NAN)
             ));
         }
     }
     if !database_rows.is_empty() {
-        println!("\n| on PostgreSQL | jwtgate CPU/login | PostgreSQL CPU/login | together | ÷ raw verify |");
-        println!("|---|---|---|---|---|");
+        println!("\n| on PostgreSQL | jwtgate CPU/login | PostgreSQL CPU/login | together | ÷ raw verify | commits/login |");
+        println!("|---|---|---|---|---|---|");
         database_rows.iter().for_each(|row| println!("{row}"));
     }
     side_by_side(&results);

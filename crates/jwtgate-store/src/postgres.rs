@@ -379,13 +379,16 @@ impl PostgresEngine {
                     }
                 };
                 reported = false;
-                if client.batch_execute(&queries.listen).is_err() {
-                    continue;
-                }
+                // A database without LISTEN (some PostgreSQL-compatible ones) is only polled.
+                let listening = client.batch_execute(&queries.listen).is_ok();
                 while !watch.stop.load(Ordering::SeqCst) {
                     match client.query_one(&queries.changes, &[]) {
                         Ok(row) => watch.checked_now(row.get(0)),
                         Err(_) => break,
+                    }
+                    if !listening {
+                        std::thread::sleep(CHECK_EVERY);
+                        continue;
                     }
                     let mut notifications = client.notifications();
                     if notifications.timeout_iter(CHECK_EVERY).next().is_err() {
