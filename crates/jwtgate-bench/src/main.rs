@@ -536,7 +536,8 @@ fn drive(
     let cpu = sum(&pids) - cpu_before;
     let own = cpu_micros(std::process::id()) - own_before;
     let database = database_pids.as_deref().map(sum).zip(database_before).map(|(after, before)| after - before);
-    let committed = server.database.as_ref().and_then(commits).zip(commits_before).map(|(after, before)| after - before);
+    let committed =
+        server.database.as_ref().and_then(commits).zip(commits_before).map(|(after, before)| after - before);
     let load_rss_mb = pids.iter().map(|pid| rss_mb(*pid)).sum();
     stop.store(true, Ordering::Relaxed);
     let (mut latencies, mut errors) = (Vec::new(), 0);
@@ -576,7 +577,8 @@ fn drive(
 fn commits(database: &jwtgate_testkit::postgres::PgServer) -> Option<i64> {
     let mut client = postgres::Client::connect(&database.url, postgres::NoTls).ok()?;
     client.execute("SELECT pg_stat_force_next_flush()", &[]).ok()?;
-    let row = client.query_one("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()", &[]).ok()?;
+    let row =
+        client.query_one("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()", &[]).ok()?;
     Some(row.get(0))
 }
 
@@ -710,7 +712,9 @@ fn main() {
         }
     }
     if !database_rows.is_empty() {
-        println!("\n| on PostgreSQL | jwtgate CPU/login | PostgreSQL CPU/login | together | ÷ raw verify | commits/login |");
+        println!(
+            "\n| on PostgreSQL | jwtgate CPU/login | PostgreSQL CPU/login | together | ÷ raw verify | commits/login |"
+        );
         println!("|---|---|---|---|---|---|");
         database_rows.iter().for_each(|row| println!("{row}"));
     }

@@ -434,3 +434,94 @@ fn operator_migrate_moves_a_sled_database_to_postgresql_with_its_tokens_valid() 
     assert_eq!(login(&replica, "my-role", &key).0, 200, "mounts, configs and roles moved too");
     assert_eq!(replica.call("PUT", "auth/token/revoke-self", Some(&client), None).0, 204);
 }
+
+#[test]
+fn postgresql_stopped_and_restarted_under_load_loses_nothing_acknowledged() {
+    let Some(postgres) = PgServer::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [("JWTGATE_STORAGE__POSTGRESQL__CONNECT_TIMEOUT", "2s")];
+    let replicas: Vec<Arc<Running>> = replicas(&postgres, dir.path(), 2, &settings).into_iter().map(Arc::new).collect();
+    let key = Arc::new(TestKey::rsa(2048));
+    let root = init(&replicas[0]);
+    configure(&replicas[0], &root, &key);
+    std::thread::sleep(SECOND);
+    // (token, revoked?) for every acknowledged login; a revocation answered 503 leaves its token in doubt.
+    let (outcomes, stop) = (Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicBool::new(false)));
+    let slowest_refusal = Arc::new(Mutex::new(Duration::ZERO));
+    let load: Vec<_> = (0..4)
+        .map(|n| {
+            let (replica, key, outcomes, stop, slowest) =
+                (replicas[n % 2].clone(), key.clone(), outcomes.clone(), stop.clone(), slowest_refusal.clone());
+            std::thread::spawn(move || {
+                let (mut refused, mut i) = (0, 0);
+                while !stop.load(Ordering::SeqCst) {
+                    i += 1;
+                    let begun = Instant::now();
+                    let (status, answer) = login(&replica, "my-role", &key);
+                    if status == 503 {
+                        refused += 1;
+                        let mut slowest = slowest.lock().unwrap();
+                        *slowest = (*slowest).max(begun.elapsed());
+                        continue;
+                    }
+                    assert_eq!(status, 200, "{answer}");
+                    let token = client_token(&answer);
+                    let revoke = i % 2 == 0;
+                    let revoked = revoke && {
+                        let status = replica.call("PUT", "auth/token/revoke-self", Some(&token), None).0;
+                        assert!([204, 503].contains(&status), "revoke answered {status}");
+                        if status == 503 {
+                            continue;
+                        }
+                        true
+                    };
+                    outcomes.lock().unwrap().push((token, revoked));
+                }
+                refused
+            })
+        })
+        .collect();
+    std::thread::sleep(SECOND + SECOND / 2);
+    postgres.stop_now();
+    let before_outage = outcomes.lock().unwrap().len();
+    std::thread::sleep(3 * SECOND);
+    postgres.start_again();
+    let restarted = Instant::now();
+    assert!(within(15 * SECOND, || outcomes.lock().unwrap().len() > before_outage + 50), "logins resume");
+    eprintln!("service resumed {:?} after the database came back", restarted.elapsed());
+    stop.store(true, Ordering::SeqCst);
+    let refused: usize = load.into_iter().map(|thread| thread.join().unwrap()).sum();
+    assert!(refused > 0, "the outage was seen");
+    let slowest = *slowest_refusal.lock().unwrap();
+    assert!(slowest < 3 * SECOND, "a refusal is fast (connect timeout 2 s): {slowest:?}");
+    let outcomes = outcomes.lock().unwrap().clone();
+    for (token, revoked) in &outcomes {
+        for replica in &replicas {
+            let expected = if *revoked { 403 } else { 200 };
+            assert_eq!(lookup_self(replica, token), expected, "revoked: {revoked}");
+        }
+    }
+    eprintln!("{} logins acknowledged ({before_outage} before the outage), {refused} refused with 503, slowest refusal {slowest:?}", outcomes.len());
+}
+
+#[test]
+fn a_replica_refuses_a_table_layout_newer_than_it_knows() {
+    let Some(postgres) = PgServer::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    drop(replicas(&postgres, dir.path(), 1, &[]));
+    let mut client = postgres::Client::connect(&postgres.url, postgres::NoTls).unwrap();
+    client.execute("UPDATE jwtgate_kv_meta SET value = 2 WHERE name = 'schema'", &[]).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_jwtgate"))
+        .args(["server", "--listen-address", "127.0.0.1:0"])
+        .env("JWTGATE_STORAGE__POSTGRESQL__CONNECTION_URL", &postgres.url)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        said.contains(
+            "postgresql table jwtgate_kv has schema version 2, but this jwtgate supports up to 1; upgrade jwtgate"
+        ),
+        "{said}"
+    );
+}
