@@ -13,7 +13,7 @@ pub enum StoreError {
     #[error("storage unavailable: {0}")]
     Unavailable(String),
     #[error(
-        "the database at {path} is corrupt ({detail}); restore it from a backup (`jwtgate operator import`) or move it aside to start empty"
+        "the database at {path} is corrupt ({detail}); restore it from a backup (`jwtgate operator import -to sled:PATH < backup.jsonl`) or move it aside to start empty"
     )]
     Corrupt { path: PathBuf, detail: String },
     #[error("the database at {path} has schema version {found}, but this jwtgate supports up to {supported}; upgrade jwtgate")]

@@ -34,6 +34,8 @@ Client (the vault CLI's syntax; VAULT_ADDR/VAULT_TOKEN/VAULT_CACERT, JWTGATE_* f
   operator init                   status
   operator migrate -from sled:PATH -to postgresql:URL [-table NAME] [-tls-ca-file FILE]
                                   copy a stopped server's sled database into PostgreSQL
+  operator export -from sled:PATH > FILE / operator import -to sled:PATH < FILE
+                                  a stopped server's sled database as JSON lines, and back
   audit enable|list|disable       audit devices (file, socket)
   jwks to-pem [FILE|-]            a cluster's JWKS as PEM public keys, with their kids
   completion bash|zsh|fish
@@ -108,10 +110,12 @@ fn parse_server_args(args: &[String]) -> Result<ServerArgs, String> {
     Ok(parsed)
 }
 
-const MIGRATE_USAGE: &str =
-    "usage: jwtgate operator migrate -from sled:PATH -to postgresql:URL [-table NAME] [-tls-ca-file FILE]";
+const OPERATOR_USAGE: &str =
+    "usage: jwtgate operator migrate -from sled:PATH -to postgresql:URL [-table NAME] [-tls-ca-file FILE]
+       jwtgate operator export -from sled:PATH > backup.jsonl
+       jwtgate operator import -to sled:PATH < backup.jsonl";
 
-/// `operator migrate` flags, one dash or two, `-flag value` or `-flag=value`.
+/// `operator` flags, one dash or two, `-flag value` or `-flag=value`.
 fn parse_migrate_args(args: &[String]) -> Result<HashMap<String, String>, String> {
     let mut flags = HashMap::new();
     let mut args = args.iter();
@@ -130,30 +134,51 @@ fn parse_migrate_args(args: &[String]) -> Result<HashMap<String, String>, String
     Ok(flags)
 }
 
-/// `jwtgate operator migrate` (Vault's `vault operator migrate`): copies a stopped server's sled
-/// database into an empty PostgreSQL table, tokens still hashed and valid.
-fn migrate(args: &[String]) -> Result<String, String> {
-    let flags = parse_migrate_args(args).map_err(|e| format!("{e}\n{MIGRATE_USAGE}"))?;
-    let flag = |name: &str| flags.get(name).cloned().ok_or_else(|| format!("-{name} is required\n{MIGRATE_USAGE}"));
-    let from = flag("from")?;
-    let path = from.strip_prefix("sled:").ok_or_else(|| format!("-from must be sled:PATH, not {from:?}"))?;
-    let to = flag("to")?;
-    // `postgresql:URL`, where the URL may be libpq's key=value form or itself postgresql://...
-    let url = match to.starts_with("postgresql://") || to.starts_with("postgres://") {
-        true => to.as_str(),
-        false => to.strip_prefix("postgresql:").ok_or("-to must be postgresql:URL")?,
+/// The commands that open a store beside a stopped server: `migrate` (Vault's `vault operator
+/// migrate`) copies a sled database into an empty PostgreSQL table; `export` and `import` write
+/// and restore a sled database as JSON lines (PostgreSQL has its own tools: pg_dump).
+fn operator(command: &str, args: &[String]) -> Result<String, String> {
+    let flags = parse_migrate_args(args).map_err(|e| format!("{e}\n{OPERATOR_USAGE}"))?;
+    let flag = |name: &str| flags.get(name).cloned().ok_or_else(|| format!("-{name} is required\n{OPERATOR_USAGE}"));
+    let sled_path = |name: &str| {
+        let spec = flag(name)?;
+        spec.strip_prefix("sled:").map(str::to_owned).ok_or_else(|| format!("-{name} must be sled:PATH, not {spec:?}"))
     };
-    if !std::path::Path::new(path).join("db").exists() {
-        return Err(format!("no jwtgate database at {path}"));
+    let existing = |path: &str| match std::path::Path::new(path).join("db").exists() {
+        true => Store::open(&Options::new(path)).map_err(|e| e.to_string()),
+        false => Err(format!("no jwtgate database at {path}")),
+    };
+    match command {
+        "export" => {
+            let path = sled_path("from")?;
+            let exported = existing(&path)?.export(&mut std::io::stdout().lock()).map_err(|e| e.to_string())?;
+            eprintln!("Success! Exported {exported} entries from sled:{path}.");
+            Ok(String::new())
+        }
+        "import" => {
+            let path = sled_path("to")?;
+            let (_, imported) =
+                Store::import(&Options::new(&path), std::io::stdin().lock()).map_err(|e| e.to_string())?;
+            Ok(format!("Success! Imported {imported} entries into sled:{path}."))
+        }
+        _ => {
+            let path = sled_path("from")?;
+            let to = flag("to")?;
+            // `postgresql:URL`, where the URL may be libpq's key=value form or itself postgresql://...
+            let url = match to.starts_with("postgresql://") || to.starts_with("postgres://") {
+                true => to.as_str(),
+                false => to.strip_prefix("postgresql:").ok_or("-to must be postgresql:URL")?,
+            };
+            let source = existing(&path)?;
+            let mut target = jwtgate_store::PostgresOptions::new(url);
+            if let Some(table) = flags.get("table") {
+                target.table = table.clone();
+            }
+            target.tls_ca_file = flags.get("tls-ca-file").map(Into::into);
+            let copied = source.migrate_to(&target).map_err(|e| e.to_string())?;
+            Ok(format!("Success! Migrated {copied} entries from sled:{path} to postgresql table {}.", target.table))
+        }
     }
-    let source = Store::open(&Options::new(path)).map_err(|e| e.to_string())?;
-    let mut target = jwtgate_store::PostgresOptions::new(url);
-    if let Some(table) = flags.get("table") {
-        target.table = table.clone();
-    }
-    target.tls_ca_file = flags.get("tls-ca-file").map(Into::into);
-    let copied = source.migrate_to(&target).map_err(|e| e.to_string())?;
-    Ok(format!("Success! Migrated {copied} entries from sled:{path} to postgresql table {}.", target.table))
 }
 
 #[cfg(test)]
@@ -207,16 +232,18 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Some("operator") if args.get(1).map(String::as_str) == Some("migrate") => match migrate(&args[2..]) {
-            Ok(done) => {
-                println!("{done}");
-                ExitCode::SUCCESS
+        Some("operator") if args.get(1).is_some_and(|sub| ["migrate", "export", "import"].contains(&sub.as_str())) => {
+            match operator(&args[1], &args[2..]) {
+                Ok(done) => {
+                    println!("{done}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("jwtgate operator {}: {error}", args[1]);
+                    ExitCode::from(2)
+                }
             }
-            Err(error) => {
-                eprintln!("jwtgate operator migrate: {error}");
-                ExitCode::from(2)
-            }
-        },
+        }
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS

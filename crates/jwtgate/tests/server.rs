@@ -218,3 +218,40 @@ fn oversized_chunked_bodies_get_413() {
     assert!(response.contains("request body too large"), "{response}");
     server.stop();
 }
+
+/// `operator export` and `operator import`: a stopped server's database as JSON lines, and a
+/// new database from them, tokens still valid (the advice a corrupt database's error gives).
+#[test]
+fn operator_export_and_import_restore_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, restored) = (dir.path().join("data"), dir.path().join("restored"));
+    let key = TestKey::rsa(2048);
+    let server = start(&["--data-dir", data.to_str().unwrap()], &dir.path().join("first.log"));
+    let (root, client) = initialise_and_log_in(&server, &key);
+    server.stop();
+    let jwtgate = || std::process::Command::new(env!("CARGO_BIN_EXE_jwtgate"));
+    let backup = dir.path().join("backup.jsonl");
+    let exported = jwtgate()
+        .args(["operator", "export", "-from", &format!("sled:{}", data.display())])
+        .stdout(std::fs::File::create(&backup).unwrap())
+        .output()
+        .unwrap();
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let text = std::fs::read_to_string(&backup).unwrap();
+    assert!(text.starts_with("{\"jwtgate_backup\":1"), "{text}");
+    assert!(!text.contains(&client) && !text.contains(&root), "tokens stay hashed");
+    let import = |into: &std::path::Path| {
+        jwtgate()
+            .args(["operator", "import", "-to", &format!("sled:{}", into.display())])
+            .stdin(std::fs::File::open(&backup).unwrap())
+            .output()
+            .unwrap()
+    };
+    let imported = import(&restored);
+    assert!(String::from_utf8_lossy(&imported.stdout).starts_with("Success! Imported "), "{imported:?}");
+    assert!(!import(&restored).status.success(), "only into an empty path");
+    let server = start(&["--data-dir", restored.to_str().unwrap()], &dir.path().join("restored.log"));
+    assert_eq!(server.call("GET", "auth/token/lookup-self", Some(&client), None).0, 200);
+    assert_eq!(server.call("GET", "auth/jwt/role/my-role", Some(&root), None).0, 200);
+    server.stop();
+}
