@@ -69,6 +69,7 @@ impl Core {
     /// Loads (or creates) the batch-token key ring.
     pub fn new(store: Arc<Store>, fetcher: Arc<dyn Fetch>, clock: Clock, options: Options) -> Result<Core, StoreError> {
         let now = unix(clock());
+        crate::token::bound_store_waits(store.deadline());
         let sealer = Sealer::new(&store.key_ring(now)?);
         let services =
             Services { fetcher, reviewer: options.reviewer, local_service_account: options.local_service_account };

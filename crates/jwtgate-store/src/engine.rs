@@ -66,6 +66,11 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     /// Applies `batch` only if the engine holds no key, atomically with that check (replicas
     /// creating one database race here); `false`, nothing written, if it held one.
     fn apply_if_empty(&self, batch: Batch) -> Result<bool, StoreError>;
+    /// How long a caller should wait for one call before giving up on the engine (a database
+    /// server that hangs); `None` for an embedded engine.
+    fn deadline(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// `None` for an engine no other process writes: there is nothing to learn.
     fn coherence(&self) -> Option<Coherence> {
         None

@@ -145,6 +145,11 @@ impl Store {
         self.engine.coherence()
     }
 
+    /// How long a request should wait for the store (`None`: sled, which does not hang).
+    pub fn deadline(&self) -> Option<std::time::Duration> {
+        self.engine.deadline()
+    }
+
     /// Whether this process should run `job`, a job one replica at a time runs.
     pub fn lead(&self, job: &str) -> Result<bool, StoreError> {
         self.engine.lead(job)

@@ -85,6 +85,12 @@ impl Connector {
             .parse()
             .map_err(|error| StoreError::Engine(format!("storage.postgresql.connection_url: {error}")))?;
         config.connect_timeout(options.connect_timeout);
+        // Data a vanished server never acknowledges fails the connection instead of waiting for
+        // TCP's retransmissions (minutes); an idle connection is probed, so a dead one is found.
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(options.connect_timeout);
+        }
+        config.keepalives(true);
         let Some(ca_file) = &options.tls_ca_file else { return Ok(Connector { config, tls: None }) };
         let tls_error = |error: openssl::error::ErrorStack| {
             StoreError::Engine(format!("storage.postgresql.tls_ca_file {}: {error}", ca_file.display()))
@@ -115,6 +121,7 @@ pub struct PostgresEngine {
     queries: Arc<Queries>,
     watch: Arc<Watch>,
     staleness: Duration,
+    deadline: Duration,
     /// A job's lease is a session advisory lock held by a connection of its own: it ends when
     /// the connection does, so a replica that dies gives it up.
     leases: Mutex<Leases>,
@@ -322,6 +329,7 @@ impl PostgresEngine {
                 stop: AtomicBool::new(false),
             }),
             staleness: options.staleness,
+            deadline: options.connect_timeout,
             leases: Mutex::new(Leases::default()),
         };
         engine.prepare_tables()?;
@@ -546,6 +554,10 @@ impl Engine for PostgresEngine {
             }
             writes.run(transaction, &self.queries).map(|()| true)
         })
+    }
+
+    fn deadline(&self) -> Option<Duration> {
+        Some(self.deadline)
     }
 
     fn coherence(&self) -> Option<Coherence> {

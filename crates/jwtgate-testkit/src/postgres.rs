@@ -140,12 +140,31 @@ impl PgServer {
         std::iter::once(postmaster).chain(children).collect()
     }
 
+    /// Freezes every process of the server (SIGSTOP): connections stay open and the kernel
+    /// still acknowledges what is sent, but nothing answers, as with a hung database. Returns
+    /// what [`PgServer::thaw`] wakes.
+    pub fn freeze(&self) -> Vec<u32> {
+        let pids = self.pids();
+        signal("-STOP", &pids);
+        pids
+    }
+
+    pub fn thaw(&self, pids: &[u32]) {
+        signal("-CONT", pids);
+    }
+
     /// Stops the server as a crash would (`-m immediate`: no checkpoint, clients cut off).
     pub fn stop_now(&self) {
         let mut stop = as_postgres(&self.bin.join("pg_ctl"));
         stop.args(["-w", "-m", "immediate", "-D"]).arg(&self.data).arg("stop");
         run(stop, "pg_ctl stop");
     }
+}
+
+fn signal(signal: &str, pids: &[u32]) {
+    let mut kill = Command::new("kill");
+    kill.arg(signal).args(pids.iter().map(u32::to_string));
+    run(kill, "kill");
 }
 
 impl Drop for PgServer {

@@ -525,3 +525,36 @@ fn a_replica_refuses_a_table_layout_newer_than_it_knows() {
         "{said}"
     );
 }
+
+/// A database that hangs (every PostgreSQL process stopped with SIGSTOP: connections open, the
+/// kernel acknowledging, nothing answering) is answered 503 within the connect timeout, never
+/// with a hang, and service resumes when it wakes.
+#[test]
+fn a_hung_database_is_answered_503_within_the_connect_timeout() {
+    let Some(postgres) = PgServer::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [("JWTGATE_STORAGE__POSTGRESQL__CONNECT_TIMEOUT", "2s")];
+    let replica = replicas(&postgres, dir.path(), 1, &settings).pop().unwrap();
+    let key = TestKey::rsa(2048);
+    let root = init(&replica);
+    configure(&replica, &root, &key);
+    let batch_role = json!({"role_type": "jwt", "bound_audiences": "vault", "user_claim": "sub", "bound_subject": "system:serviceaccount:default:default", "token_type": "batch"});
+    assert_eq!(replica.call("PUT", "auth/jwt/role/batch", Some(&root), Some(&batch_role)).0, 204);
+    let kept = client_token(&login(&replica, "my-role", &key).1);
+    assert_eq!(login(&replica, "batch", &key).0, 200);
+
+    let frozen = postgres.freeze();
+    for attempt in 0..3 {
+        let begun = Instant::now();
+        let (status, answer) = login(&replica, "my-role", &key);
+        assert_eq!(status, 503, "attempt {attempt}: {answer}");
+        assert!(begun.elapsed() < 3 * SECOND, "attempt {attempt} took {:?}", begun.elapsed());
+        let begun = Instant::now();
+        assert_eq!(lookup_self(&replica, &kept), 503);
+        assert!(begun.elapsed() < 3 * SECOND, "a lookup took {:?}", begun.elapsed());
+    }
+    assert_eq!(login(&replica, "batch", &key).0, 200, "batch logins need no database");
+    postgres.thaw(&frozen);
+    assert!(within(15 * SECOND, || login(&replica, "my-role", &key).0 == 200), "service resumes");
+    assert_eq!(lookup_self(&replica, &kept), 200);
+}

@@ -71,7 +71,7 @@ impl Tokens {
             let token = ids::service_token();
             // Applied here, in memory; the await parks this request (not a thread) until the
             // shared flush that covers it has finished. Only then is the token handed out.
-            self.store.create_token_deferred(&token, &record)?.await?;
+            super::within_deadline(self.store.create_token_deferred(&token, &record)?).await??;
             token
         };
         let auth = Auth {

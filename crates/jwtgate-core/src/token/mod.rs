@@ -21,9 +21,29 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use ttl::{SystemTtl, TtlLimits};
 
+/// How long a request waits for the store before it is answered 503, so that a database that
+/// hangs (stopped, partitioned) never hangs a client; set once per process from the store's
+/// engine (`Store::deadline`; sled has none). The abandoned call finishes, or fails, on its own.
+static STORE_DEADLINE: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+pub fn bound_store_waits(deadline: Option<std::time::Duration>) {
+    if let Some(deadline) = deadline {
+        let _ = STORE_DEADLINE.set(deadline);
+    }
+}
+
+/// Awaits store work, within the store deadline.
+pub async fn within_deadline<T>(work: impl std::future::Future<Output = T>) -> Result<T, Error> {
+    let Some(deadline) = STORE_DEADLINE.get() else { return Ok(work.await) };
+    tokio::time::timeout(*deadline, work).await.map_err(|_| {
+        tracing::warn!(?deadline, "storage did not answer within the deadline");
+        Error::Unavailable(format!("storage unavailable: no answer within {deadline:?}"))
+    })
+}
+
 /// Runs blocking store work off the async workers.
 pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| Error::internal("run a blocking task", e))?
+    within_deadline(tokio::task::spawn_blocking(work)).await?.map_err(|e| Error::internal("run a blocking task", e))?
 }
 
 /// The token store: stored service tokens, sealed batch tokens, the system TTLs.
