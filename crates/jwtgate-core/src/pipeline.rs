@@ -190,6 +190,15 @@ impl Core {
             (_, Some(token)) => self.tokens.authenticate(token, request.peer, self.now()).await?,
             (_, None) => None,
         };
+        // A token of a disabled auth mount is refused, also one another replica issued in the
+        // moment before it learned of the disable (after the disable's revocation scan).
+        let disabled = match caller.as_ref().map(|c| c.record.mount.as_str()) {
+            None | Some("" | "token") => false,
+            Some(mount) => self.methods.mount(mount)?.is_none(),
+        };
+        if disabled {
+            caller = None;
+        }
         if let (Some(caller), true) = (&caller, trail.is_on()) {
             trail.caller(&caller.token, &caller.record);
         }

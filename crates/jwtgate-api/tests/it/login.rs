@@ -418,3 +418,23 @@ async fn batch_tokens() {
         assert_eq!(reply.body["auth"]["token_type"], issued, "{mount}");
     }
 }
+
+/// Disabling a mount revokes its service tokens; its batch tokens cannot be revoked, so they are
+/// refused because their mount is gone (as is a token another replica issued just before it
+/// learned of the disable).
+#[actix_web::test]
+async fn tokens_of_a_disabled_mount_are_refused() {
+    let server = Server::new().with_jwt_mount("jwt").await;
+    let role = json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vault", "token_type": "batch"});
+    assert_eq!(server.call("PUT", "auth/jwt/role/batch", Some(ROOT), Some(role)).await.status, 204);
+    let reply = server.call("PUT", "auth/jwt/login", None, Some(json!({"role": "batch", "jwt": token()}))).await;
+    let batch = reply.body["auth"]["client_token"].as_str().unwrap().to_owned();
+    assert_eq!(server.call("GET", "auth/token/lookup-self", Some(&batch), None).await.status, 200);
+    assert_eq!(server.call("DELETE", "sys/auth/jwt", Some(ROOT), None).await.status, 204);
+    assert_error(
+        &server.call("GET", "auth/token/lookup-self", Some(&batch), None).await,
+        403,
+        Some("permission denied"),
+    );
+    assert_eq!(server.call("GET", "auth/token/lookup-self", Some(ROOT), None).await.status, 200, "root has no mount");
+}
