@@ -22,7 +22,7 @@ Server:
   server [--config FILE] [--dev] [--dev-root-token-id ID] [--dev-listen-address ADDR]
          [--listen-address ADDR] [--data-dir DIR]
       --config FILE   TOML, JSON or YAML in Vault's layout (listener.tcp, storage.sled or
-                      storage.postgresql (preview), default_lease_ttl, max_lease_ttl,
+                      storage.postgresql (docs/ha.md), default_lease_ttl, max_lease_ttl,
                       log_level, log_format); JWTGATE_*
                       variables override it (JWTGATE_LISTENER__TCP__ADDRESS=...)
       --dev           a temporary store, already initialised, plain HTTP; prints the root token
