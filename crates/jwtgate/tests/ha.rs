@@ -239,6 +239,17 @@ fn kill_9_of_one_replica_under_load_loses_no_acknowledged_token() {
     );
 }
 
+/// One initialised replica with the seed's `my-role` and a `batch` role issuing batch tokens.
+fn one_replica_with_a_batch_role(postgres: &PgServer, dir: &Path, settings: &[(&str, &str)]) -> (Running, TestKey) {
+    let replica = replicas(postgres, dir, 1, settings).pop().unwrap();
+    let key = TestKey::rsa(2048);
+    let root = init(&replica);
+    configure(&replica, &root, &key);
+    let batch_role = json!({"role_type": "jwt", "bound_audiences": "vault", "user_claim": "sub", "bound_subject": "system:serviceaccount:default:default", "token_type": "batch"});
+    assert_eq!(replica.call("PUT", "auth/jwt/role/batch", Some(&root), Some(&batch_role)).0, 204);
+    (replica, key)
+}
+
 fn replicas_on(postgres: &PgServer, log: &Path) -> Running {
     start_with_env(&[], &[("JWTGATE_STORAGE__POSTGRESQL__CONNECTION_URL", postgres.url.as_str())], log)
 }
@@ -250,12 +261,7 @@ fn a_database_outage_answers_503_fast_serves_batch_tokens_until_the_staleness_bo
     let staleness = Duration::from_secs(6);
     let settings =
         [("JWTGATE_STORAGE__POSTGRESQL__STALENESS", "6s"), ("JWTGATE_STORAGE__POSTGRESQL__CONNECT_TIMEOUT", "2s")];
-    let replica = replicas(&postgres, dir.path(), 1, &settings).pop().unwrap();
-    let key = TestKey::rsa(2048);
-    let root = init(&replica);
-    configure(&replica, &root, &key);
-    let batch_role = json!({"role_type": "jwt", "bound_audiences": "vault", "user_claim": "sub", "bound_subject": "system:serviceaccount:default:default", "token_type": "batch"});
-    assert_eq!(replica.call("PUT", "auth/jwt/role/batch", Some(&root), Some(&batch_role)).0, 204);
+    let (replica, key) = one_replica_with_a_batch_role(&postgres, dir.path(), &settings);
     let kept = client_token(&login(&replica, "my-role", &key).1);
     let revoked = client_token(&login(&replica, "my-role", &key).1);
     assert_eq!(replica.call("PUT", "auth/token/revoke-self", Some(&revoked), None).0, 204);
@@ -534,12 +540,7 @@ fn a_hung_database_is_answered_503_within_the_connect_timeout() {
     let Some(postgres) = PgServer::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let settings = [("JWTGATE_STORAGE__POSTGRESQL__CONNECT_TIMEOUT", "2s")];
-    let replica = replicas(&postgres, dir.path(), 1, &settings).pop().unwrap();
-    let key = TestKey::rsa(2048);
-    let root = init(&replica);
-    configure(&replica, &root, &key);
-    let batch_role = json!({"role_type": "jwt", "bound_audiences": "vault", "user_claim": "sub", "bound_subject": "system:serviceaccount:default:default", "token_type": "batch"});
-    assert_eq!(replica.call("PUT", "auth/jwt/role/batch", Some(&root), Some(&batch_role)).0, 204);
+    let (replica, key) = one_replica_with_a_batch_role(&postgres, dir.path(), &settings);
     let kept = client_token(&login(&replica, "my-role", &key).1);
     assert_eq!(login(&replica, "batch", &key).0, 200);
 
