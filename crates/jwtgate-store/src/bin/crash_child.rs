@@ -18,6 +18,8 @@ fn main() {
         std::process::exit(2)
     });
     let stdout = std::io::stdout();
+    // Tells the parent whether a kill landed in the open (recovery) or in the writes.
+    writeln!(stdout.lock(), "opened").expect("write to the parent");
     let mut created: Vec<String> = Vec::new();
     for sequence in 0u64.. {
         let mut random = [0u8; 16];

@@ -61,7 +61,10 @@ fn survives_kill_9(target: &str, reopen: &dyn Fn() -> Result<Store, jwtgate_stor
         std::thread::sleep(Duration::from_millis(30 + random.next() % 300));
         child.kill().unwrap();
         child.wait().unwrap();
-        for line in reader.join().unwrap() {
+        let lines = reader.join().unwrap();
+        let opened = lines.iter().any(|l| l == "opened");
+        let created_now = lines.iter().filter(|l| l.starts_with("created")).count();
+        for line in lines {
             match line.split_once(' ') {
                 Some(("created", token)) => {
                     live.insert(token.to_owned());
@@ -79,7 +82,9 @@ fn survives_kill_9(target: &str, reopen: &dyn Fn() -> Result<Store, jwtgate_stor
                 _ => {}
             }
         }
-        let store = reopen().unwrap_or_else(|e| panic!("{context}: reopen failed: {e}"));
+        let store = reopen().unwrap_or_else(|e| {
+            panic!("{context}: reopen failed (the killed child had opened: {opened}, created {created_now}): {e}")
+        });
         let lost: Vec<usize> = order
             .iter()
             .enumerate()
