@@ -387,7 +387,7 @@ async fn run_server(args: ServerArgs) -> Result<(), String> {
     println!("{READY_LINE}{scheme}://{address}");
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    tracing::info!(address = %format!("{scheme}://{address}"), data_dir = %data_dir.display(), "jwtgate listening");
+    tracing::info!(address = %format!("{scheme}://{address}"), storage = %store.path().display(), "jwtgate listening");
     server.await.map_err(|e| format!("server failed: {e}"))?;
     // In-flight requests have finished; every acknowledged write was flushed before its answer.
     tracing::info!("jwtgate stopped");
