@@ -559,3 +559,31 @@ fn a_hung_database_is_answered_503_within_the_connect_timeout() {
     assert!(within(15 * SECOND, || login(&replica, "my-role", &key).0 == 200), "service resumes");
     assert_eq!(lookup_self(&replica, &kept), 200);
 }
+
+/// The connection URL can carry the database password: it is never logged (at trace level),
+/// nor repeated by a failing start.
+#[test]
+fn the_database_password_never_reaches_a_log_or_an_error() {
+    let Some(postgres) = PgServer::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let with_password = postgres.url.replace("jwtgate@", "jwtgate:SECRETPASSWORD@");
+    let replica = start_with_env(
+        &[],
+        &[("JWTGATE_STORAGE__POSTGRESQL__CONNECTION_URL", &with_password)],
+        &dir.path().join("replica.log"),
+    );
+    let root = init(&replica);
+    assert_eq!(lookup_self(&replica, &root), 200);
+    let logs = replica.stop();
+    assert!(!logs.contains("SECRETPASSWORD"), "{logs}");
+    let unreachable = format!("postgresql://jwtgate:SECRETPASSWORD@127.0.0.1:{}/postgres", postgres.port + 1);
+    let failed = std::process::Command::new(env!("CARGO_BIN_EXE_jwtgate"))
+        .args(["server", "--listen-address", "127.0.0.1:0"])
+        .env("JWTGATE_STORAGE__POSTGRESQL__CONNECTION_URL", &unreachable)
+        .env("JWTGATE_LOG_LEVEL", "trace")
+        .output()
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&failed.stdout), String::from_utf8_lossy(&failed.stderr));
+    assert!(!failed.status.success() && said.contains("storage unavailable"), "{said}");
+    assert!(!said.contains("SECRETPASSWORD"), "{said}");
+}
