@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 /// The layout of the two tables this build reads and writes (`<table>_meta`'s `schema` row).
 pub const TABLE_SCHEMA: i64 = 1;
 
+/// Held for a transaction by whoever creates the tables or first writes an empty database, so
+/// that replicas starting together take turns (`$1`: the table's name).
+const TABLE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
+
 /// How often a replica reads the change counter when no notification arrives.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
@@ -345,7 +349,7 @@ impl PostgresEngine {
         let table = &self.table;
         let mut client = self.lease()?;
         let mut schema = client.transaction().map_err(engine_error)?;
-        schema.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[table]).map_err(engine_error)?;
+        schema.execute(TABLE_LOCK, &[table]).map_err(engine_error)?;
         schema
             .batch_execute(&format!(
                 "CREATE TABLE IF NOT EXISTS \"{table}\" (key bytea PRIMARY KEY, value bytea NOT NULL);
@@ -548,7 +552,7 @@ impl Engine for PostgresEngine {
     fn apply_if_empty(&self, batch: Batch) -> Result<bool, StoreError> {
         let writes = Writes::of(batch);
         self.transact(|transaction| {
-            transaction.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&self.table])?;
+            transaction.execute(TABLE_LOCK, &[&self.table])?;
             if transaction.query_one(&self.queries.any, &[])?.get::<_, bool>(0) {
                 return Ok(false);
             }

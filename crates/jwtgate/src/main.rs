@@ -116,7 +116,7 @@ const OPERATOR_USAGE: &str =
        jwtgate operator import -to sled:PATH < backup.jsonl";
 
 /// `operator` flags, one dash or two, `-flag value` or `-flag=value`.
-fn parse_migrate_args(args: &[String]) -> Result<HashMap<String, String>, String> {
+fn parse_operator_args(args: &[String]) -> Result<HashMap<String, String>, String> {
     let mut flags = HashMap::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -138,7 +138,7 @@ fn parse_migrate_args(args: &[String]) -> Result<HashMap<String, String>, String
 /// migrate`) copies a sled database into an empty PostgreSQL table; `export` and `import` write
 /// and restore a sled database as JSON lines (PostgreSQL has its own tools: pg_dump).
 fn operator(command: &str, args: &[String]) -> Result<String, String> {
-    let flags = parse_migrate_args(args).map_err(|e| format!("{e}\n{OPERATOR_USAGE}"))?;
+    let flags = parse_operator_args(args).map_err(|e| format!("{e}\n{OPERATOR_USAGE}"))?;
     let flag = |name: &str| flags.get(name).cloned().ok_or_else(|| format!("-{name} is required\n{OPERATOR_USAGE}"));
     let sled_path = |name: &str| {
         let spec = flag(name)?;
